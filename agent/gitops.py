@@ -1,0 +1,300 @@
+"""Never lose work: per-turn checkpoints of the working tree, and undo.
+
+A checkpoint is a git commit object built with a *temporary* index file (``GIT_INDEX_FILE``) and
+stored under ``refs/qagent/checkpoints/<session>/<n>``: the user's branch, index, HEAD and stash are
+never touched and ``.git`` is never moved. It covers tracked changes and untracked, non-ignored files,
+so undo also covers what shell commands changed. Blobs are stored without git's clean filters
+(autocrlf, ``text``/``eol`` attributes, LFS) and written back by us, so a restore is byte-exact.
+
+Undo restores only the paths the last turn changed (before → after), so edits the user made before
+the turn stay as they were, and files the user never gave us (ignored ones) are never deleted.
+Outside git, named files are copied to a backup folder instead (see :mod:`agent.backups`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.backups import BackupStore
+from agent.gitplumbing import (
+    EMPTY_TREE,
+    IDENTITY,
+    find_repo,
+    has_head,
+    has_identity,
+    read_tree,
+    remove_file,
+    run_git,
+    snapshot_tree,
+    write_blobs,
+)
+
+REF_ROOT = "refs/qagent/checkpoints"
+AFTER_ROOT = "refs/qagent/after"
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    restored: list[str]
+    deleted: list[str]
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    session: str
+    turn: int
+    ref: str
+    commit: str
+    time: int
+    has_after: bool
+
+
+@dataclass
+class _Turn:
+    number: int
+    commit: str | None = None
+    forced: set[str] = field(default_factory=set)
+
+
+class Checkpointer:
+    """Checkpoints for one session. The loop calls ``begin_turn`` then ``before_change`` before
+    every tool that may change files; ``end_turn`` records what the turn left behind."""
+
+    def __init__(self, root: Path, session_id: str, *, backup_dir: Path | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.session_id = re.sub(r"[^A-Za-z0-9._-]", "-", session_id) or "session"
+        found = find_repo(self.root)
+        self.top, self.git_dir = found if found else (None, None)
+        self.available = found is not None
+        self.notice: str | None = None
+        self._turn: _Turn | None = None
+        self._backups: BackupStore | None = None
+        if not self.available:
+            base = backup_dir or _default_backup_dir()
+            self._backups = BackupStore(base, self.root, self.session_id)
+            self.notice = (
+                f"{self.root} is not a git repository: undo keeps copies of the files qagent edits, "
+                "but changes made by shell commands cannot be undone. Run `git init` for full checkpoints."
+            )
+
+    # ------------------------------------------------------------------ turns
+
+    def begin_turn(self, turn: int) -> None:
+        self._turn = _Turn(turn)
+        if self._backups is not None:
+            self._backups.begin_turn(turn)
+
+    def before_change(self, paths: list[Path] | None = None) -> None:
+        """Checkpoint before the first change of the turn (idempotent within a turn)."""
+        if self._turn is None:
+            self.begin_turn(self._next_turn_number())
+        assert self._turn is not None
+        if self._backups is not None:
+            self._backups.save([self._abs(p) for p in paths or []])
+            return
+        new = {r for r in (self._rel(p) for p in paths or []) if r is not None} - self._turn.forced
+        if self._turn.commit is not None and not new:
+            return
+        self._turn.forced |= new
+        if self._turn.commit is None:
+            tree = self._snapshot(self._turn.forced)
+        else:  # ignored files named later in the turn: add their (still untouched) content
+            tree = self._snapshot(new, base_tree=self._tree_of(self._turn.commit), all_files=False)
+        self._turn.commit = self._commit(tree, f"qagent checkpoint before turn {self._turn.number}",
+                                         self._turn.forced)
+        run_git(self.top, "update-ref", self._ref(self._turn.number), self._turn.commit)
+
+    def end_turn(self) -> None:
+        """Record the tree the turn left, so a later undo ignores edits the user makes afterwards."""
+        if self._backups is not None or self._turn is None or self._turn.commit is None:
+            return
+        tree = self._snapshot(self._turn.forced)
+        commit = self._commit(tree, f"qagent after turn {self._turn.number}", self._turn.forced,
+                              parent=self._turn.commit)
+        run_git(self.top, "update-ref", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}", commit)
+        self._turn = None
+
+    # ------------------------------------------------------------------ undo
+
+    def list(self) -> list[CheckpointInfo]:
+        """This session's checkpoints, oldest first."""
+        return [c for c in list_checkpoints(self.root) if c.session == self.session_id] if self.available \
+            else []
+
+    def undo(self) -> UndoResult:
+        """Restore the files of the last checkpointed turn exactly as they were before it."""
+        if self._backups is not None:
+            restored, deleted = self._backups.undo_last()
+            return UndoResult(restored, deleted, _describe(restored, deleted, "backup"))
+        self._turn = None
+        points = self.list()
+        if not points:
+            return UndoResult([], [], "nothing to undo: no checkpoint in this session")
+        return undo_checkpoint(self.root, points[-1])
+
+    def auto_commit(self, message: str) -> str | None:
+        """Commit the paths the current/last turn changed on the user's branch (opt-in mode).
+
+        Only those paths are committed (``--only``); anything else the user staged stays staged.
+        Returns the new commit id, or None when the turn changed nothing.
+        """
+        if not self.available:
+            return None
+        points = self.list()
+        if not points:
+            return None
+        last = points[-1]
+        before = read_tree(self.top, self._tree_of(last.commit))
+        now = read_tree(self.top, self._snapshot(_forced_of(self.top, last.commit)))
+        paths = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
+        if not paths:
+            return None
+        env = {} if has_identity(self.top) else IDENTITY
+        run_git(self.top, "add", "-A", "--", *paths)
+        base = "HEAD" if has_head(self.top) else EMPTY_TREE
+        if subprocess.run(["git", "diff", "--cached", "--quiet", base, "--", *paths],
+                          cwd=self.top, capture_output=True).returncode == 0:
+            return None
+        run_git(self.top, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *paths, env=env)
+        return run_git(self.top, "rev-parse", "HEAD").decode().strip()
+
+    # ------------------------------------------------------------------ internals
+
+    def _next_turn_number(self) -> int:
+        points = self.list()
+        return points[-1].turn + 1 if points else 1
+
+    def _ref(self, turn: int) -> str:
+        return f"{REF_ROOT}/{self.session_id}/{turn}"
+
+    def _abs(self, path: Path) -> Path:
+        path = Path(path)
+        return path if path.is_absolute() else self.root / path
+
+    def _rel(self, path: Path) -> str | None:
+        assert self.top is not None
+        full = Path(os.path.abspath(self._abs(path)))  # noqa: PTH100 - keep symlinks as named
+        try:
+            return full.relative_to(self.top).as_posix()
+        except ValueError:
+            return None
+
+    def _tree_of(self, commit: str) -> str:
+        return run_git(self.top, "rev-parse", f"{commit}^{{tree}}").decode().strip()
+
+    def _commit(self, tree: str, title: str, forced: set[str], parent: str | None = None) -> str:
+        body = json.dumps({"forced": sorted(forced)})
+        args = ["commit-tree", tree, "-m", title, "-m", body] + (["-p", parent] if parent else [])
+        return run_git(self.top, *args, env=IDENTITY).decode().strip()
+
+    def _snapshot(self, forced: set[str], *, base_tree: str | None = None, all_files: bool = True) -> str:
+        return snapshot_tree(self.top, self.git_dir, forced, base_tree=base_tree, all_files=all_files)
+
+
+# ---------------------------------------------------------------------- snapshot & restore
+
+
+def _forced_of(top: Path, commit: str) -> set[str]:
+    message = run_git(top, "log", "-1", "--format=%b", commit).decode()
+    for line in message.splitlines():
+        if line.startswith("{"):
+            return set(json.loads(line).get("forced", []))
+    return set()
+
+
+def list_checkpoints(root: Path) -> list[CheckpointInfo]:
+    """Every checkpoint in the repository (all sessions), oldest first."""
+    found = find_repo(Path(root))
+    if not found:
+        return []
+    top = found[0]
+    fmt = "%(refname)%00%(objectname)%00%(committerdate:unix)"
+    out = run_git(top, "for-each-ref", f"--format={fmt}", REF_ROOT + "/", AFTER_ROOT + "/").decode()
+    afters = set()
+    rows = []
+    for line in out.splitlines():
+        ref, commit, when = line.split("\0")
+        parts = ref.split("/")
+        if not parts[-1].isdigit():
+            continue
+        if ref.startswith(AFTER_ROOT + "/"):
+            afters.add((parts[-2], int(parts[-1])))
+        else:
+            rows.append((parts[-2], int(parts[-1]), ref, commit, int(when)))
+    infos = [CheckpointInfo(s, n, ref, c, t, (s, n) in afters) for s, n, ref, c, t in rows]
+    return sorted(infos, key=lambda c: (c.time, c.turn))
+
+
+def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
+    """Restore the paths changed by ``point``'s turn to their state before it, then retire it.
+
+    The state just before undo is saved under ``refs/qagent/undone/...`` so nothing is lost.
+    """
+    found = find_repo(Path(root))
+    if not found:
+        return UndoResult([], [], "not a git repository")
+    top, git_dir = found
+    forced = _forced_of(top, point.commit)
+    before = read_tree(top, f"{point.commit}^{{tree}}")
+    now_tree = snapshot_tree(top, git_dir, forced)
+    now = read_tree(top, now_tree)
+    after_ref = f"{AFTER_ROOT}/{point.session}/{point.turn}"
+    after = read_tree(top, f"{after_ref}^{{tree}}") if point.has_after else now
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    todo = [p for p in changed if before.get(p) != now.get(p)]
+    later_edits = [p for p in todo if point.has_after and now.get(p) != after.get(p)]
+    saved = run_git(top, "commit-tree", now_tree, "-m", f"qagent state before undoing turn {point.turn}",
+                 env=IDENTITY).decode().strip()
+    run_git(top, "update-ref", f"refs/qagent/undone/{point.session}/{point.turn}", saved)
+    deleted = [p for p in todo if p not in before and p in now]
+    for path in sorted(deleted, reverse=True):
+        remove_file(top, path)
+    restored = [p for p in todo if p in before and before[p].mode != "160000"]
+    write_blobs(top, {p: before[p] for p in restored})
+    run_git(top, "update-ref", "-d", point.ref)
+    if point.has_after:
+        run_git(top, "update-ref", "-d", after_ref)
+    message = _describe(restored, deleted, f"turn {point.turn}")
+    if later_edits:
+        message += (f"; also reverted later edits to {', '.join(later_edits)} "
+                    f"(saved in refs/qagent/undone/{point.session}/{point.turn})")
+    return UndoResult(restored, deleted, message)
+
+
+def _describe(restored: list[str], deleted: list[str], what: str) -> str:
+    if not restored and not deleted:
+        return f"undo of {what}: nothing had changed"
+    parts = []
+    if restored:
+        parts.append(f"restored {len(restored)} file(s): {', '.join(restored)}")
+    if deleted:
+        parts.append(f"deleted {len(deleted)} file(s) it created: {', '.join(deleted)}")
+    return f"undid {what}: " + "; ".join(parts)
+
+
+def _default_backup_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("qagent")) / "backups"
+
+
+# ---------------------------------------------------------------------- worktrees (batch runs)
+
+
+def create_worktree(repo: Path, base_ref: str, branch: str, path: Path) -> Path:
+    """A new worktree at ``path`` on a new ``branch`` from ``base_ref`` (for isolated batch jobs)."""
+    run_git(Path(repo), "worktree", "add", "-q", "-b", branch, str(path), base_ref)
+    return Path(path)
+
+
+def remove_worktree(repo: Path, path: Path, *, branch: str | None = None) -> None:
+    """Remove a worktree made by :func:`create_worktree` (and its branch when given)."""
+    run_git(Path(repo), "worktree", "remove", "--force", str(path))
+    if branch:
+        run_git(Path(repo), "branch", "-D", branch)

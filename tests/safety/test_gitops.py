@@ -1,0 +1,240 @@
+"""Checkpoints and undo on real git repositories (and outside git)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from agent import gitops
+from agent.gitops import Checkpointer
+from tests.safety.conftest import git, git_state, make_repo, tree_state
+
+
+def agent_turn(repo: Path) -> None:
+    """What a turn of edits looks like on disk: edit, create, delete, rename, chmod, symlink."""
+    (repo / "a.txt").write_text("alpha edited by agent\n")
+    (repo / "new").mkdir()
+    (repo / "new" / "made.txt").write_bytes(b"\x00binary\xffcontent")
+    (repo / "b.txt").unlink()
+    (repo / "dir2").mkdir()
+    (repo / "dir" / "c.py").rename(repo / "dir2" / "c.py")
+    (repo / "run.sh").chmod(0o644)
+    (repo / "link").symlink_to("a.txt")
+
+
+def user_dirty_work(repo: Path) -> None:
+    """Uncommitted user work that must survive: unstaged edit, staged edit, untracked and ignored files."""
+    (repo / "a.txt").write_text("alpha with the user's unsaved idea\n")
+    (repo / "b.txt").write_text("bravo staged by the user\n")
+    git(repo, "add", "b.txt")
+    (repo / "notes.md").write_text("untracked user notes\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "cache.bin").write_bytes(b"ignored build output")
+    (repo / "debug.log").write_text("ignored log\n")
+
+
+def test_undo_restores_a_turn_byte_exactly_and_keeps_prior_user_edits(repo: Path) -> None:
+    user_dirty_work(repo)
+    before, before_git = tree_state(repo), git_state(repo)
+    cp = Checkpointer(repo, "s1")
+    assert cp.available and cp.notice is None
+    cp.begin_turn(1)
+    cp.before_change()
+    cp.before_change([repo / "a.txt"])  # idempotent within the turn
+    agent_turn(repo)
+    cp.end_turn()
+    assert tree_state(repo) != before
+    assert git_state(repo) == before_git
+
+    result = cp.undo()
+
+    assert tree_state(repo) == before
+    assert git_state(repo) == before_git
+    assert sorted(result.deleted) == ["dir2/c.py", "link", "new/made.txt"]
+    assert sorted(result.restored) == ["a.txt", "b.txt", "dir/c.py", "run.sh"]
+    assert not (repo / "new").exists() and not (repo / "dir2").exists()
+    assert "undid turn 1" in result.message
+    assert git(repo, "rev-list", "--count", "main").strip() == "1"  # no commit on the user's branch
+
+
+def test_undo_without_end_turn_after_a_crash_uses_the_current_tree(repo: Path) -> None:
+    user_dirty_work(repo)
+    before = tree_state(repo)
+    cp = Checkpointer(repo, "crashy")
+    cp.begin_turn(1)
+    cp.before_change()
+    agent_turn(repo)
+    # a new process (qagent undo after a crash) sees the checkpoint through the refs
+    result = Checkpointer(repo, "crashy").undo()
+    assert tree_state(repo) == before
+    assert "made.txt" in " ".join(result.deleted)
+
+
+def test_user_edits_after_the_turn_to_other_files_survive_undo(repo: Path) -> None:
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change([repo / "a.txt"])
+    (repo / "a.txt").write_text("agent\n")
+    cp.end_turn()
+    (repo / "b.txt").write_text("user typed this after the turn\n")
+    (repo / "later.txt").write_text("user file created after the turn\n")
+    cp.undo()
+    assert (repo / "a.txt").read_text() == "alpha\n"
+    assert (repo / "b.txt").read_text() == "user typed this after the turn\n"
+    assert (repo / "later.txt").exists()
+
+
+def test_two_turns_undo_one_at_a_time(repo: Path) -> None:
+    s0 = tree_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "a.txt").write_text("one\n")
+    cp.end_turn()
+    s1 = tree_state(repo)
+    cp.begin_turn(2)
+    cp.before_change()
+    (repo / "a.txt").write_text("two\n")
+    (repo / "x.txt").write_text("x\n")
+    cp.end_turn()
+    assert [c.turn for c in cp.list()] == [1, 2]
+    cp.undo()
+    assert tree_state(repo) == s1
+    cp.undo()
+    assert tree_state(repo) == s0
+    assert cp.list() == []
+    assert "nothing to undo" in cp.undo().message
+
+
+def test_repo_without_commits(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "fresh", commit=False)
+    (repo / "draft.py").write_text("x = 1\n")
+    before, before_git = tree_state(repo), git_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "draft.py").write_text("x = 2\n")
+    (repo / "other.py").write_text("y = 1\n")
+    cp.undo()
+    assert tree_state(repo) == before
+    assert git_state(repo) == before_git
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo).returncode != 0
+
+
+def test_detached_head_and_stash_untouched(repo: Path) -> None:
+    (repo / "a.txt").write_text("stashed work\n")
+    git(repo, "stash", "-q")
+    git(repo, "checkout", "-q", "--detach")
+    (repo / "a.txt").write_text("dirty on detached head\n")
+    before, before_git = tree_state(repo), git_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    agent_turn(repo)
+    cp.end_turn()
+    cp.undo()
+    assert tree_state(repo) == before
+    assert git_state(repo) == before_git
+    assert "stash@{0}" in before_git["stash"]
+
+
+def test_ignored_files_are_never_deleted_but_named_ones_are_restored(repo: Path) -> None:
+    (repo / "build").mkdir()
+    (repo / "build" / "keep.bin").write_bytes(b"user build")
+    (repo / "app.log").write_text("log before\n")
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    cp.before_change([Path("app.log"), Path("build/new.log")])  # ignored, named by a tool later
+    (repo / "app.log").write_text("agent rewrote the log\n")
+    (repo / "build" / "new.log").write_text("agent output\n")
+    (repo / "build" / "from_shell.o").write_text("made by a shell command\n")
+    cp.end_turn()
+    cp.undo()
+    assert (repo / "app.log").read_text() == "log before\n"
+    assert not (repo / "build" / "new.log").exists()
+    assert (repo / "build" / "keep.bin").read_bytes() == b"user build"
+    assert (repo / "build" / "from_shell.o").exists()  # ignored and unnamed: not ours to delete
+
+
+def test_eol_conversion_does_not_break_byte_exact_restore(repo: Path) -> None:
+    (repo / ".gitattributes").write_text("*.txt text=auto eol=lf\n")
+    git(repo, "config", "core.autocrlf", "input")
+    (repo / "win.txt").write_bytes(b"line one\r\nline two\r\n")
+    before = tree_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "win.txt").write_bytes(b"rewritten\n")
+    cp.undo()
+    assert (repo / "win.txt").read_bytes() == b"line one\r\nline two\r\n"
+    assert tree_state(repo) == before
+
+
+def test_auto_commit_commits_only_the_turns_files(repo: Path) -> None:
+    (repo / "b.txt").write_text("user's own staged change\n")
+    git(repo, "add", "b.txt")
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "a.txt").write_text("agent change\n")
+    (repo / "added.txt").write_text("new\n")
+    sha = cp.auto_commit("Update a.txt and add added.txt")
+    assert sha and git(repo, "rev-parse", "HEAD").strip() == sha
+    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == ["a.txt", "added.txt"]
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["b.txt"]  # still staged, not committed
+    assert cp.auto_commit("again") is None  # nothing new since
+
+
+def test_outside_git_backs_up_named_files(tmp_path: Path) -> None:
+    work = tmp_path / "plain"
+    work.mkdir()
+    (work / "keep.txt").write_text("original\n")
+    (work / "gone.txt").write_text("will be deleted\n")
+    before = tree_state(work)
+    cp = Checkpointer(work, "s", backup_dir=tmp_path / "backups")
+    assert not cp.available
+    assert cp.notice and "not a git repository" in cp.notice
+    cp.begin_turn(1)
+    cp.before_change([work / "keep.txt", work / "gone.txt", work / "sub" / "created.txt"])
+    cp.before_change([work / "keep.txt"])
+    (work / "keep.txt").write_text("edited\n")
+    (work / "gone.txt").unlink()
+    (work / "sub").mkdir()
+    (work / "sub" / "created.txt").write_text("new\n")
+    result = cp.undo()
+    assert sorted(result.restored) == ["gone.txt", "keep.txt"]
+    assert result.deleted == ["sub/created.txt"]
+    state = tree_state(work)
+    assert state == before
+    assert not (work / ".git").exists()
+
+
+def test_worktree_helpers(repo: Path, tmp_path: Path) -> None:
+    wt = gitops.create_worktree(repo, "main", "qagent/job-1", tmp_path / "wt")
+    assert (wt / "a.txt").read_text() == "alpha\n"
+    (wt / "a.txt").write_text("job edit\n")
+    # checkpoints inside a worktree work and stay private too
+    cp = Checkpointer(wt, "job")
+    cp.begin_turn(1)
+    cp.before_change()
+    (wt / "a.txt").write_text("agent edit in worktree\n")
+    cp.undo()
+    assert (wt / "a.txt").read_text() == "job edit\n"
+    gitops.remove_worktree(repo, wt, branch="qagent/job-1")
+    assert not wt.exists()
+    assert "qagent/job-1" not in git(repo, "branch", "--list")
+
+
+def test_git_is_never_renamed_or_rewritten(repo: Path) -> None:
+    head_sha = git(repo, "rev-parse", "HEAD")
+    config = (repo / ".git" / "config").read_bytes()
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    shutil.rmtree(repo / "dir")
+    cp.undo()
+    assert git(repo, "rev-parse", "HEAD") == head_sha
+    assert (repo / ".git" / "config").read_bytes() == config
+    assert git(repo, "status", "--porcelain") == ""
