@@ -1,0 +1,71 @@
+"""The ``qagent`` command.
+
+``qagent`` opens the TUI, ``qagent -p PROMPT`` runs headless, ``qagent SUBCOMMAND`` runs a
+subcommand. Heavy imports happen inside commands so ``qagent --version`` stays instant.
+
+Exit codes: 0 success, 1 task failed, 2 usage or config error, 3 no model reachable.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+SUBCOMMAND_MODULES = {
+    "demo": "agent.cli_main",
+    "route": "agent.cli_main",
+    "doctor": "agent.cli_main",
+    "map": "agent.cli_context",
+    "pack": "agent.cli_context",
+    "sessions": "agent.cli_history",
+    "undo": "agent.cli_history",
+    "init": "agent.cli_history",
+    "batch": "agent.cli_batch",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["--version"], ["-V"]):
+        from agent._version import __version__
+
+        print(f"qagent {__version__}")
+        raise SystemExit(EXIT_OK)
+    if args and args[0] in SUBCOMMAND_MODULES:
+        app = _subcommand_app(args[0])
+        _run_typer(app, args)
+    from agent.cli_main import root_app
+
+    _run_typer(root_app(), args)
+
+
+def _subcommand_app(name: str) -> Any:
+    import importlib
+
+    import typer
+
+    app = typer.Typer(add_completion=False, no_args_is_help=True, help="qagent subcommands",
+                      pretty_exceptions_enable=False)
+    try:
+        module = importlib.import_module(SUBCOMMAND_MODULES[name])
+    except ModuleNotFoundError as exc:
+        print(f"qagent {name}: not available in this build ({exc.name} is missing)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    module.register(app)
+    return app
+
+
+def _run_typer(app: Any, args: list[str]) -> None:
+    from agent.config import ConfigError
+
+    try:
+        app(args=args, prog_name="qagent", standalone_mode=True)
+    except ConfigError as exc:
+        print(f"qagent: configuration error:\n{exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    raise SystemExit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Which model and which mode each step uses, with a one-line reason a person can check.
+
+Signals, strongest first: privacy local-only, explicit user choice (``--model``, ``--route``,
+``@local``/``@remote``), images (DeepSeek is text-only), a missing API key, endpoint health,
+escalation after failed local edits, the tokens the step needs vs the local window, and the shape
+of the task (repository-scale wording, many files involved). ``qagent route`` prints the decision
+without calling any model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agent.config import AgentConfig
+from agent.events import RouteDecided
+from agent.messages import Message
+
+StepMode = Literal["thinking", "fast"]
+
+REPO_SCALE = re.compile(
+    r"\b(across (the|our|this) (code ?base|repo(sitory)?|project)|codebase[- ]wide|all callers|every (caller|file|module"
+    r"|call site|usage)|all (files|modules|usages|call sites|occurrences)|throughout the (code|repo|project)"
+    r"|migrate|migration|rename \S+ (to|into) \S+ everywhere|everywhere|architecture|re-?architect"
+    r"|whole (repo|project|codebase)|entire (repo|project|codebase)|repo-?wide|project-?wide)\b",
+    re.I,
+)
+THINKING_WORDS = re.compile(
+    r"\b(why|debug|diagnos\w*|investigat\w*|root cause|design|plan|architect\w*|failing|fails|crash\w*|bug|"
+    r"race|deadlock|leak|explain|review|trade-?offs?|optimi[sz]e|performance|security)\b", re.I)
+PATH_MENTION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z0-9]{1,8})\b")
+FORCE_REMOTE = re.compile(r"(^|\s)@(remote|deepseek)\b", re.I)
+FORCE_LOCAL = re.compile(r"(^|\s)@(local|qwen)\b", re.I)
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    model: str
+    """Name of the [models.*] entry."""
+    endpoint: str
+    mode: StepMode
+    reason: str
+    est_tokens: int = 0
+
+    def event(self) -> RouteDecided:
+        return RouteDecided(model=self.model, endpoint=self.endpoint, mode=self.mode, reason=self.reason,
+                            est_tokens=self.est_tokens)
+
+
+@dataclass
+class StepSignals:
+    """What the loop knows about the step it is about to take."""
+
+    prompt: str
+    images: bool = False
+    model_override: str | None = None
+    route_override: str | None = None
+    mode_override: str | None = None
+    step: int = 0
+    after_tools: bool = False
+    failures: int = 0
+    """Consecutive failed edit calls."""
+    pack_tokens: int = 0
+    """Tokens of repository context the step would carry."""
+    files_involved: list[str] = field(default_factory=list)
+
+
+def estimate_tokens(text: str) -> int:
+    try:
+        from agent.context.tokens import count_tokens
+    except ModuleNotFoundError:
+        return len(text) // 4 + 1
+    return count_tokens(text)
+
+
+def mentioned_paths(prompt: str, root: Path) -> list[str]:
+    """Paths the prompt names that exist in the workspace."""
+    found = []
+    for candidate in PATH_MENTION.findall(prompt):
+        if (root / candidate).exists() and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+class Router:
+    def __init__(self, config: AgentConfig, root: Path) -> None:
+        self.config = config
+        self.root = root
+        self.unhealthy: set[str] = set()
+        self.pinned: str | None = None
+        """A model chosen with /model for the rest of the session."""
+
+    # ------------------------------------------------------------------ names
+    @property
+    def local(self) -> str:
+        return self.config.routing.local
+
+    @property
+    def remote(self) -> str:
+        return self.config.routing.remote
+
+    def _usable(self, name: str) -> str | None:
+        """Why ``name`` cannot be used right now, or None."""
+        if name not in self.config.models:
+            return f"no [models.{name}] entry"
+        entry = self.config.models[name]
+        if entry.is_remote and self.config.routing.privacy == "local-only":
+            return "privacy is local-only"
+        if entry.is_remote and entry.api_key_env and entry.api_key is None:
+            return f"{entry.api_key_env} is not set"
+        if name in self.unhealthy:
+            return "it failed earlier in this session"
+        return None
+
+    def _decision(self, name: str, mode: StepMode, reason: str, tokens: int) -> RouteDecision:
+        return RouteDecision(model=name, endpoint=self.config.models[name].base_url, mode=mode, reason=reason,
+                             est_tokens=tokens)
+
+    # ------------------------------------------------------------------ deciding
+    def decide(self, signals: StepSignals, conversation: list[Message] | None = None) -> RouteDecision:
+        tokens = signals.pack_tokens + sum(estimate_tokens(m.content) + estimate_tokens(m.reasoning or "")
+                                           for m in conversation or [])
+        if not conversation:
+            tokens += estimate_tokens(signals.prompt)
+        name, reason = self._choose_model(signals, tokens)
+        mode, why_mode = self._choose_mode(signals, name)
+        return self._decision(name, mode, f"{reason}; {why_mode}", tokens)
+
+    def _choose_model(self, s: StepSignals, tokens: int) -> tuple[str, str]:
+        local, remote = self.local, self.remote
+        privacy = self.config.routing.privacy == "local-only"
+        explicit = s.model_override or self.pinned
+        if explicit:
+            blocked = self._usable(explicit) if explicit in self.config.models else f"no [models.{explicit}] entry"
+            if blocked and (privacy or explicit not in self.config.models):
+                return local, f"{explicit} is not usable ({blocked}), using {local}"
+            return explicit, f"you chose {explicit}"
+        if privacy:
+            return local, "privacy is local-only"
+        wanted = s.route_override or self.config.routing.mode
+        if FORCE_REMOTE.search(s.prompt):
+            wanted = "remote"
+        elif FORCE_LOCAL.search(s.prompt):
+            wanted = "local"
+        if wanted in ("local", "remote"):
+            target = local if wanted == "local" else remote
+            blocked = self._usable(target)
+            if blocked:
+                other = remote if target == local else local
+                return other, f"you asked for {wanted} but {target} is unusable ({blocked})"
+            return target, f"you asked for {wanted}"
+        return self._auto(s, tokens)
+
+    def _auto(self, s: StepSignals, tokens: int) -> tuple[str, str]:
+        local, remote = self.local, self.remote
+        remote_blocked = self._usable(remote)
+        local_blocked = self._usable(local)
+        if local_blocked and not remote_blocked:
+            return remote, f"{local} is unusable ({local_blocked})"
+        if s.images:
+            vision = self.config.models[local].vision if local in self.config.models else False
+            return local, "images attached: DeepSeek is text-only" + ("" if vision else
+                                                                      f" (warning: {local} has vision = false)")
+        reason = self._remote_reason(s, tokens)
+        if reason is None:
+            return local, "single-file or tool-heavy work fits the local model"
+        if remote_blocked:
+            return local, f"{reason}, but {remote} is unusable ({remote_blocked})"
+        return remote, reason
+
+    def _remote_reason(self, s: StepSignals, tokens: int) -> str | None:
+        local_entry = self.config.models.get(self.local)
+        if s.failures >= self.config.routing.escalate_after_failures:
+            return f"escalating: {s.failures} local edits failed in a row"
+        if local_entry is not None:
+            usable = int((local_entry.context_window - local_entry.max_output_tokens) * 0.85)
+            if tokens > usable:
+                return f"needs ~{tokens:,} tokens, more than {self.local}'s usable {usable:,}"
+        if s.step >= max(8, int(self.config.limits.max_turns * 0.6)):
+            return f"escalating: step {s.step + 1} without finishing locally"
+        if REPO_SCALE.search(s.prompt):
+            return "repository-scale task (" + REPO_SCALE.search(s.prompt).group(0) + ")"  # type: ignore[union-attr]
+        files = s.files_involved or mentioned_paths(s.prompt, self.root)
+        if len(files) >= 3:
+            return f"multi-file change ({len(files)} files involved)"
+        return None
+
+    def _choose_mode(self, s: StepSignals, model: str) -> tuple[StepMode, str]:
+        wanted = s.mode_override or self.config.routing.thinking
+        if wanted in ("thinking", "fast"):
+            return wanted, f"{wanted} mode as you asked"  # type: ignore[return-value]
+        if s.failures:
+            return "thinking", "thinking after a failure"
+        if s.after_tools:
+            return "fast", "fast for a tool follow-up"
+        if THINKING_WORDS.search(s.prompt) or REPO_SCALE.search(s.prompt):
+            return "thinking", "thinking for planning/diagnosis"
+        return "fast", "fast for a mechanical edit"
+
+    # ------------------------------------------------------------------ failures
+    def report_failure(self, name: str, kind: str) -> None:
+        if kind in ("unreachable", "retries_exhausted", "auth", "balance", "model_not_found"):
+            self.unhealthy.add(name)
+
+    def fallback(self, failed: RouteDecision, signals: StepSignals, kind: str, tried: set[str]
+                 ) -> RouteDecision | None:
+        """The other endpoint, if it may be used; never silently (the loop emits a Notice)."""
+        if kind in ("privacy", "context_length", "bad_request", "reasoning_replay"):
+            return None
+        if signals.model_override:
+            return None
+        for name in (self.local, self.remote):
+            if name not in tried and self._usable(name) is None:
+                return self._decision(name, failed.mode, f"fallback: {failed.model} failed ({kind})",
+                                      failed.est_tokens)
+        return None
+
+
+def repo_signals(signals: StepSignals, root: Path, config: AgentConfig) -> StepSignals:
+    """Fill the repository-derived signals: files likely involved (repo map when available)."""
+    files = mentioned_paths(signals.prompt, root)
+    try:
+        from agent.context.repomap import RepoMap
+    except ModuleNotFoundError:
+        RepoMap = None  # noqa: N806 - optional until the context package is installed
+    if RepoMap is not None and (root / ".git").exists():
+        try:
+            files = list(dict.fromkeys(files + RepoMap(root).files_likely_involved(signals.prompt, k=8)))
+        except Exception:  # routing must not fail because the map could not be built
+            pass
+    signals.files_involved = files
+    return signals
