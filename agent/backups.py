@@ -62,8 +62,9 @@ class BackupStore:
         return self.dir / str(self.turn)
 
     def _turns(self) -> list[int]:
-        return sorted(int(d.name) for d in self.dir.glob("*") if d.name.isdigit()
-                      and (d / "manifest.json").is_file())
+        return sorted(
+            int(d.name) for d in self.dir.glob("*") if d.name.isdigit() and (d / "manifest.json").is_file()
+        )
 
     def save(self, paths: list[Path]) -> None:
         """Copy each file the first time it is named in this turn (absent files are noted, so undo

@@ -106,8 +106,9 @@ class Checkpointer:
             tree = self._snapshot(self._turn.forced)
         else:  # ignored files named later in the turn: add their (still untouched) content
             tree = self._snapshot(new, base_tree=self._tree_of(self._turn.commit), all_files=False)
-        self._turn.commit = self._commit(tree, f"qagent checkpoint before turn {self._turn.number}",
-                                         self._turn.forced)
+        self._turn.commit = self._commit(
+            tree, f"qagent checkpoint before turn {self._turn.number}", self._turn.forced
+        )
         run_git(self.top, "update-ref", self._ref(self._turn.number), self._turn.commit)
 
     def end_turn(self) -> None:
@@ -115,8 +116,9 @@ class Checkpointer:
         if self._backups is not None or self._turn is None or self._turn.commit is None:
             return
         tree = self._snapshot(self._turn.forced)
-        commit = self._commit(tree, f"qagent after turn {self._turn.number}", self._turn.forced,
-                              parent=self._turn.commit)
+        commit = self._commit(
+            tree, f"qagent after turn {self._turn.number}", self._turn.forced, parent=self._turn.commit
+        )
         run_git(self.top, "update-ref", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}", commit)
         self._turn = None
 
@@ -124,8 +126,9 @@ class Checkpointer:
 
     def list(self) -> list[CheckpointInfo]:
         """This session's checkpoints, oldest first."""
-        return [c for c in list_checkpoints(self.root) if c.session == self.session_id] if self.available \
-            else []
+        return (
+            [c for c in list_checkpoints(self.root) if c.session == self.session_id] if self.available else []
+        )
 
     def undo(self) -> UndoResult:
         """Restore the files of the last checkpointed turn exactly as they were before it."""
@@ -158,8 +161,12 @@ class Checkpointer:
         env = {} if has_identity(self.top) else IDENTITY
         run_git(self.top, "add", "-A", "--", *paths)
         base = "HEAD" if has_head(self.top) else EMPTY_TREE
-        if subprocess.run(["git", "diff", "--cached", "--quiet", base, "--", *paths],
-                          cwd=self.top, capture_output=True).returncode == 0:
+        if (
+            subprocess.run(
+                ["git", "diff", "--cached", "--quiet", base, "--", *paths], cwd=self.top, capture_output=True
+            ).returncode
+            == 0
+        ):
             return None
         run_git(self.top, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *paths, env=env)
         return run_git(self.top, "rev-parse", "HEAD").decode().strip()
@@ -249,8 +256,13 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
     todo = [p for p in changed if before.get(p) != now.get(p)]
     later_edits = [p for p in todo if point.has_after and now.get(p) != after.get(p)]
-    saved = run_git(top, "commit-tree", now_tree, "-m", f"qagent state before undoing turn {point.turn}",
-                 env=IDENTITY).decode().strip()
+    saved = (
+        run_git(
+            top, "commit-tree", now_tree, "-m", f"qagent state before undoing turn {point.turn}", env=IDENTITY
+        )
+        .decode()
+        .strip()
+    )
     run_git(top, "update-ref", f"refs/qagent/undone/{point.session}/{point.turn}", saved)
     deleted = [p for p in todo if p not in before and p in now]
     for path in sorted(deleted, reverse=True):
@@ -262,8 +274,10 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
         run_git(top, "update-ref", "-d", after_ref)
     message = _describe(restored, deleted, f"turn {point.turn}")
     if later_edits:
-        message += (f"; also reverted later edits to {', '.join(later_edits)} "
-                    f"(saved in refs/qagent/undone/{point.session}/{point.turn})")
+        message += (
+            f"; also reverted later edits to {', '.join(later_edits)} "
+            f"(saved in refs/qagent/undone/{point.session}/{point.turn})"
+        )
     return UndoResult(restored, deleted, message)
 
 

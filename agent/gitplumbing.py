@@ -41,7 +41,11 @@ def run_git(top: Path, *args: str, env: dict[str, str] | None = None, stdin: byt
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         ["git", "-c", "core.quotepath=off", *args],
-        cwd=top, env=full_env, input=stdin, capture_output=True, check=False,
+        cwd=top,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise GitError(f"git {' '.join(args[:3])} failed: {proc.stderr.decode(errors='replace').strip()}")
@@ -59,8 +63,14 @@ def find_repo(path: Path) -> tuple[Path, Path] | None:
     return Path(out[0]), Path(out[1])
 
 
-def snapshot_tree(top: Path, git_dir: Path, forced: set[str] = frozenset(),  # type: ignore[assignment]
-                  *, base_tree: str | None = None, all_files: bool = True) -> str:
+def snapshot_tree(
+    top: Path,
+    git_dir: Path,
+    forced: set[str] = frozenset(),  # type: ignore[assignment]
+    *,
+    base_tree: str | None = None,
+    all_files: bool = True,
+) -> str:
     """Write the working tree (tracked + untracked non-ignored, plus ``forced`` paths even if
     ignored) as a tree object, using a throwaway index. Returns the tree id."""
     with tempfile.TemporaryDirectory(prefix="qagent-idx-") as tmp:
@@ -97,15 +107,37 @@ def _store_raw_bytes(top: Path, env: dict[str, str], only: list[str] | None) -> 
     if autocrlf:
         suspects = list(entries)
     else:
-        attrs = run_git(top, "check-attr", "-z", "--stdin", *_FILTER_ATTRS, env=env,
-                     stdin="\0".join(entries).encode() + b"\0").split(b"\0")
-        suspects = sorted({attrs[i].decode() for i in range(0, len(attrs) - 2, 3)
-                           if attrs[i + 2] not in (b"unspecified", b"unset")})
+        attrs = run_git(
+            top,
+            "check-attr",
+            "-z",
+            "--stdin",
+            *_FILTER_ATTRS,
+            env=env,
+            stdin="\0".join(entries).encode() + b"\0",
+        ).split(b"\0")
+        suspects = sorted(
+            {
+                attrs[i].decode()
+                for i in range(0, len(attrs) - 2, 3)
+                if attrs[i + 2] not in (b"unspecified", b"unset")
+            }
+        )
     suspects = [p for p in suspects if (top / p).is_file() and not (top / p).is_symlink()]
     if not suspects:
         return
-    shas = run_git(top, "hash-object", "-w", "--no-filters", "--stdin-paths",
-                stdin="\n".join(suspects).encode() + b"\n").decode().split()
+    shas = (
+        run_git(
+            top,
+            "hash-object",
+            "-w",
+            "--no-filters",
+            "--stdin-paths",
+            stdin="\n".join(suspects).encode() + b"\n",
+        )
+        .decode()
+        .split()
+    )
     info = "".join(f"{entries[p]} {sha}\t{p}\n" for p, sha in zip(suspects, shas, strict=True))
     run_git(top, "update-index", "--index-info", env=env, stdin=info.encode())
 
@@ -118,8 +150,12 @@ def git_config(top: Path, key: str) -> str:
 
 
 def has_head(top: Path) -> bool:
-    return subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=top,
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=top, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def has_identity(top: Path) -> bool:
@@ -177,5 +213,3 @@ def _clear_path(top: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
-
-

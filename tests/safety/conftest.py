@@ -70,8 +70,15 @@ def git_state(repo: Path) -> dict[str, object]:
     index = dot / "index"
     return {
         "HEAD": (dot / "HEAD").read_text(),
-        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags",
-                    "refs/stash", "refs/remotes"),
+        "refs": git(
+            repo,
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads",
+            "refs/tags",
+            "refs/stash",
+            "refs/remotes",
+        ),
         "index": hashlib.sha256(index.read_bytes()).hexdigest() if index.exists() else None,
         "stash": git(repo, "stash", "list"),
     }

@@ -1,0 +1,92 @@
+"""One redaction pass for text leaving qagent's hands (session log, remote requests, tool output).
+
+Sources: detect-secrets' regex plugins (maintained lists: AWS, GitHub, Slack, Stripe, JWT, npm,
+PyPI, OpenAI …) plus patterns they lack or match too narrowly: DeepSeek/OpenAI-style ``sk-`` keys,
+every GitHub token prefix, AWS secret keys next to their name, and whole PEM private-key blocks
+(detect-secrets only flags the BEGIN line; we remove the key material too). Entropy and keyword
+detectors are left out on purpose: they flag git hashes and ordinary code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from functools import lru_cache
+
+_OWN_PATTERNS: tuple[tuple[str, str], ...] = (
+    (
+        "private-key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    ),
+    ("private-key", r"PuTTY-User-Key-File-\d[\s\S]*?(?:Private-MAC: *[0-9a-fA-F]+|\Z)"),
+    ("api-key", r"\bsk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}"),
+    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ("aws-key", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
+    (
+        "aws-secret",
+        r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?"
+        r"([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
+    ),
+)
+_SKIPPED_PLUGINS = {"IPPublicDetector", "PrivateKeyDetector"}
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    compiled = [(label, re.compile(p)) for label, p in _OWN_PATTERNS]
+    compiled.extend(_detect_secrets_patterns())
+    return tuple(compiled)
+
+
+def _detect_secrets_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    from detect_secrets import plugins
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    found: list[tuple[str, re.Pattern[str]]] = []
+    for info in pkgutil.iter_modules(plugins.__path__):
+        module = importlib.import_module(f"detect_secrets.plugins.{info.name}")
+        for name, cls in vars(module).items():
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, RegexBasedDetector)
+                and cls is not RegexBasedDetector
+                and cls.__module__ == module.__name__
+                and name not in _SKIPPED_PLUGINS
+            ):
+                found.extend((getattr(cls, "secret_type", name), regex) for regex in cls.denylist)
+    return found
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret replaced by ``[REDACTED:<kind>]`` (idempotent)."""
+    if not text:
+        return text
+    for label, pattern in _patterns():
+        tag = "[REDACTED:" + re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + "]"
+        text = pattern.sub(lambda m, tag=tag: _replace(m, tag), text)
+    return text
+
+
+def _replace(match: re.Match[str], tag: str) -> str:
+    """Replace the secret group(s) when the pattern has them, else the whole match."""
+    spans = [match.span(i) for i in range(1, (match.re.groups or 0) + 1) if match.group(i)]
+    if not spans:
+        return tag
+    whole, start = match.group(0), match.start()
+    out, pos = [], 0
+    for lo, hi in sorted(spans):
+        if lo - start < pos:
+            continue
+        out.append(whole[pos : lo - start])
+        out.append(tag)
+        pos = hi - start
+    out.append(whole[pos:])
+    return "".join(out)
+
+
+def contains_secret(text: str) -> bool:
+    """Whether :func:`redact` would change ``text``."""
+    return redact(text) != text
