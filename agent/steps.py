@@ -48,15 +48,19 @@ class ToolRunner:
         self.agent = agent
         self.emit = emit
         self.open_calls: dict[str, ToolCall] = {}
+        self.answers: dict[str, tuple[ToolCall, str]] = {}
+        self.order: list[str] = []
         self.history: list[tuple[str, bool]] = []
 
     async def run_calls(self, calls: Sequence[ToolCall], *, truncated: bool = False) -> StepOutcome:
         for call in calls:
             self.open_calls[call.id] = call
+            self.order.append(call.id)
         if truncated:
             for call in calls:
                 self._finish(call, ToolResult(False, "not executed: your reply was cut off at the output limit "
                                               "while writing this call; send smaller calls"), 0.0)
+            self._flush()
             return StepOutcome()
         limit = self.agent.config.limits.max_tool_calls_per_reply
         runnable: list[tuple[ToolCall, dict[str, Any]]] = []
@@ -71,6 +75,7 @@ class ToolRunner:
             else:
                 runnable.append((call, _loose_args(call.arguments)))
         results = await asyncio.gather(*(self._execute(call) for call, _ in runnable))
+        self._flush()
         outcome = StepOutcome()
         for (call, _), (result, _duration) in zip(runnable, results):
             tool = self.agent.toolset.get(call.name)
@@ -131,8 +136,7 @@ class ToolRunner:
         if self.open_calls.pop(call.id, None) is None:
             return
         self.history.append((f"{call.name}:{_canonical(call.arguments)}", result.ok))
-        self.agent._append(Message(role="tool", tool_call_id=call.id, name=call.name,
-                                   content=cap_for_model(result.text)))
+        self.answers[call.id] = (call, cap_for_model(result.text))
         self.emit(ToolCallFinished(id=call.id, name=call.name, ok=result.ok, output=result.text,
                                    diff=result.data.get("diff"), duration_s=round(duration, 4),
                                    data=_jsonable(result.data)))
@@ -141,6 +145,14 @@ class ToolRunner:
         """Answer every call still without a result (interrupt), keeping the conversation valid."""
         for call in list(self.open_calls.values()):
             self._finish(call, ToolResult(False, reason), 0.0)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Append the tool messages in the order the model made the calls (results finish in any order)."""
+        for call_id in self.order:
+            call, text = self.answers.pop(call_id)
+            self.agent._append(Message(role="tool", tool_call_id=call_id, name=call.name, content=text))
+        self.order.clear()
 
     def _repetition(self, calls: Sequence[ToolCall]) -> str:
         """The same failing call N times in a row is a doom loop: stop it."""
