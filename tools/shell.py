@@ -1,0 +1,250 @@
+"""The ``shell`` tool: run one command line in the workspace, safely and without hanging.
+
+Every command runs with ``bash -c`` in its own process group with stdin on /dev/null (a command
+waiting for input ends at once instead of stalling the session), inside the sandbox from
+:mod:`tools.sandbox`. Output streams to front ends as it comes and is captured with bounded
+memory (:mod:`tools.shellio`). On timeout or interrupt the whole group gets SIGTERM, a grace
+period, then SIGKILL; processes that left the group (``setsid``, daemons) are found by a per-run
+marker in their environment and killed too, so nothing outlives the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools import ToolContext, ToolResult, ToolRetry, tool
+from tools import sandbox as sandboxes
+from tools.paths import display_path, resolve_in_workspace
+from tools.shellio import Capture, LiveStream, spill_dir
+
+GRACE_S = 1.0
+"""Between SIGTERM and SIGKILL: enough for a test runner to print its summary, short for the user."""
+READ_SIZE = 256 * 1024
+
+
+class ShellArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(description="The command line, run with bash -c in the workspace.")
+    timeout_s: float = Field(120, gt=0, le=3600, description="Seconds before the command is killed.")
+    cwd: str | None = Field(None, description="Working folder relative to the workspace (default: its root).")
+
+
+def _preview(args: ShellArgs, ctx: ToolContext) -> str:
+    return args.command
+
+
+@tool(kind="exec", preview=_preview)
+async def shell(args: ShellArgs, ctx: ToolContext) -> ToolResult:
+    """Run a shell command (bash -c) in the workspace and return its output and exit code.
+
+    stdin is closed, so interactive programs (editors, pagers, prompts) end at once: pass flags such
+    as --yes or --no-pager instead. Long output is shortened to its beginning and end; the full text
+    is saved to a file whose path is given. Commands run sandboxed where the machine allows it: the
+    workspace is writable, .git and the rest of the system are read-only, secret files read as empty,
+    and the network is off unless the user enabled it. Background processes are killed when the
+    command ends; do not start servers expecting them to keep running.
+    """
+    cwd = _resolve_cwd(ctx.root, args.cwd)
+    config = ctx.config
+    policy = config.sandbox.policy if config is not None else "auto"
+    status = sandboxes.detect(policy)
+    notice = sandboxes.take_notice(status, policy)
+    if notice and ctx.emit is not None:
+        from agent.events import Notice
+
+        ctx.emit(Notice(level="warning", text=notice))
+    if policy == "bwrap" and status.kind != "bwrap":
+        return ToolResult(False, sandboxes.notice_text(status, policy) or status.detail,
+                          {"exit_code": None, "killed": False, "sandbox": "none"})
+    run_id = uuid.uuid4().hex
+    uid, gid = sandboxes.run_as(ctx.root)
+    folder = spill_dir(uid, gid)
+    launch = sandboxes.prepare(
+        args.command, root=ctx.root, cwd=cwd, status=status, run_id=run_id,
+        network=config.sandbox.network if config is not None else False,
+        extra_ro_binds=tuple(config.sandbox.extra_ro_binds) if config is not None else (),
+        visible=(folder,),
+    )
+    return await _run(launch, args, ctx, cwd=cwd, run_id=run_id, folder=folder)
+
+
+def _resolve_cwd(root: Path, cwd: str | None) -> Path:
+    if not cwd:
+        return Path(os.path.realpath(root))
+    folder = resolve_in_workspace(root, cwd)
+    if not folder.is_dir():
+        raise ToolRetry(f"cwd {cwd!r} is not a folder in the workspace")
+    return folder
+
+
+async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, cwd: Path, run_id: str,
+               folder: Path) -> ToolResult:
+    capture = Capture(folder)
+    live = _live_stream(ctx)
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *launch.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, cwd=cwd, env=launch.env, start_new_session=True,
+        user=launch.user, group=launch.group, extra_groups=[] if launch.user is not None else None,
+    )
+    pump = asyncio.create_task(_pump(proc, capture, live))
+    flusher = asyncio.create_task(_flush_periodically(live)) if live else None
+    killed: str | None = None
+    try:
+        killed = await _wait(proc, args.timeout_s, ctx.cancelled)
+        killed_at = time.monotonic() - started
+        if killed:
+            await _terminate(proc, run_id)
+        else:
+            await _reap_leftovers(proc, run_id, pump)
+        await _finish_pump(pump)
+    except asyncio.CancelledError:
+        await _terminate(proc, run_id)
+        pump.cancel()
+        raise
+    finally:
+        if flusher:
+            flusher.cancel()
+        capture.close()
+    if live:
+        live.flush(final=True)
+    duration = time.monotonic() - started
+    return _result(args, capture, proc.returncode, killed, (killed_at, duration), launch.kind,
+                   display_path(ctx.root, cwd))
+
+
+def _live_stream(ctx: ToolContext) -> LiveStream | None:
+    if ctx.emit is None:
+        return None
+    from agent.events import ToolOutputDelta
+
+    emit, call_id = ctx.emit, ctx.call_id
+    return LiveStream(lambda text: emit(ToolOutputDelta(id=call_id, text=text)))
+
+
+async def _pump(proc: asyncio.subprocess.Process, capture: Capture, live: LiveStream | None) -> None:
+    assert proc.stdout is not None
+    while chunk := await proc.stdout.read(READ_SIZE):
+        capture.feed(chunk)
+        if live:
+            live.feed(chunk)
+
+
+async def _flush_periodically(live: LiveStream) -> None:
+    while True:
+        await asyncio.sleep(0.1)
+        live.flush()
+
+
+async def _wait(proc: asyncio.subprocess.Process, timeout: float,
+                cancelled: asyncio.Event | None) -> str | None:
+    """None when the command exited by itself, else why it must be killed."""
+    waiter = asyncio.create_task(_exited(proc))
+    interrupt = asyncio.create_task(cancelled.wait()) if cancelled is not None else None
+    tasks = {waiter} | ({interrupt} if interrupt else set())
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    if waiter in done:
+        return None
+    return "interrupted" if interrupt is not None and interrupt in done else "timeout"
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The exit code once the process itself exits.
+
+    ``proc.wait()`` also waits for the pipes to close, which a daemon holding stdout delays forever.
+    """
+    delay = 0.002
+    while proc.returncode is None:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return proc.returncode
+
+
+async def _terminate(proc: asyncio.subprocess.Process, run_id: str) -> None:
+    """SIGTERM to the group and marked strays, a grace period, then SIGKILL to whatever is left."""
+    _signal_all(proc.pid, run_id, signal.SIGTERM)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(_exited(proc), GRACE_S)
+    _signal_all(proc.pid, run_id, signal.SIGKILL)
+    await asyncio.wait_for(_exited(proc), 5)
+
+
+async def _reap_leftovers(proc: asyncio.subprocess.Process, run_id: str, pump: asyncio.Task[None]) -> None:
+    """The command exited: give its output a moment to drain, then kill anything it left behind."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.shield(pump), 0.05)
+    _signal_all(proc.pid, run_id, signal.SIGKILL)
+
+
+async def _finish_pump(pump: asyncio.Task[None]) -> None:
+    """After the kill the pipe closes; if a process we could not find still holds it, stop reading."""
+    try:
+        await asyncio.wait_for(pump, 3)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _signal_all(pgid: int, run_id: str, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for pid in marked_pids(run_id):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def marked_pids(run_id: str) -> list[int]:
+    """Processes whose environment carries this run's marker (those that escaped the group)."""
+    marker = f"{sandboxes.RUN_ID_VAR}={run_id}".encode()
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):  # noqa: PTH208 - names only, many entries
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+def _result(args: ShellArgs, capture: Capture, code: int | None, killed: str | None,
+            times: tuple[float, float], kind: str, cwd_shown: str) -> ToolResult:
+    killed_at, duration = times
+    output = capture.render().rstrip("\n") or "(no output)"
+    code_text = f"exit code {code}"
+    if code is not None and code < 0:
+        code_text += f" ({signal.Signals(-code).name})"
+    if killed == "timeout":
+        status = f"[killed after {killed_at:.1f} s: timeout of {args.timeout_s:g} s reached; {code_text}]"
+    elif killed == "interrupted":
+        status = f"[killed after {killed_at:.1f} s: interrupted by the user; {code_text}]"
+    else:
+        status = f"[{code_text} · {duration:.1f} s]"
+    where = "" if cwd_shown in ("", ".") else f" · cwd {cwd_shown}"
+    text = f"{output}\n{status[:-1]}{where}]"
+    data = {
+        "exit_code": code,
+        "killed": killed is not None,
+        "killed_reason": killed,
+        "duration_s": round(duration, 3),
+        "output_path": str(capture.spill_path) if capture.spill_path else None,
+        "sandbox": kind,
+        "total_bytes": capture.total_bytes,
+    }
+    return ToolResult(ok=code == 0 and killed is None, text=text, data=data)

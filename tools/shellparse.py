@@ -1,0 +1,310 @@
+"""Classify a shell command line for the permission layer.
+
+Consent decisions hinge on this: a "read-only" line may run without asking, so the classifier must
+not be fooled by chaining (``;``, ``&&``, ``||``, newlines), pipes into writers, command or process
+substitution (``$(…)``, backticks, ``<(…)``), redirections to files, or environment prefixes that
+make read-only programs run code (``PAGER=…``, ``LD_PRELOAD=…``). The line is parsed with bashlex;
+anything it cannot parse is "other" (ask), after a token-level scan that still spots destructive
+commands. The sandbox, not this module, is the guard: this only decides when to ask.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import bashlex
+
+Classification = Literal["read-only", "destructive", "simple", "other"]
+
+# Programs that never write files or run other programs, whatever their arguments, except the
+# flags listed (which write files or run commands).
+_READ_ONLY: dict[str, frozenset[str]] = {
+    name: frozenset(bad)
+    for name, bad in {
+        "ls": (), "cat": (), "head": (), "tail": (), "wc": (), "pwd": (), "echo": (), "printf": (),
+        "true": (), "false": (), "cd": (), "basename": (), "dirname": (), "realpath": (),
+        "readlink": (), "stat": (), "file": (), "du": (), "df": (), "nl": (), "cut": (), "tr": (),
+        "diff": (), "cmp": (), "comm": (), "column": (), "jq": (), "which": (), "type": (),
+        "whoami": (), "id": (), "uname": (), "printenv": (), "test": (), "[": (), "grep": (),
+        "egrep": (), "fgrep": (), "md5sum": (), "sha1sum": (), "sha256sum": (), "tac": (),
+        "rev": (), "seq": (), "sleep": (), "od": (), "hexdump": (), "xxd": ("-r", "-revert"),
+        "sort": ("-o", "--output"), "tree": ("-o",), "date": ("-s", "--set"),
+        "rg": ("--pre", "--pre-glob"),
+        "find": ("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0",
+                 "-fprintf", "-fls"),
+    }.items()
+}
+
+_GIT_READ_ONLY = frozenset({
+    "status", "diff", "log", "show", "rev-parse", "ls-files", "blame", "grep", "describe",
+    "shortlog", "cat-file", "ls-tree", "rev-list", "merge-base", "show-ref", "whatchanged",
+})
+# git flags that write files or run external programs even under a read-only subcommand.
+_GIT_BAD_FLAGS = ("--output", "--ext-diff", "-o")
+_GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "--git-dir", "--work-tree", "--namespace"})
+
+# Wrappers run the command given in their arguments: scanned for destructive suffixes.
+_WRAPPERS = frozenset({
+    "sudo", "doas", "env", "nice", "nohup", "time", "timeout", "stdbuf", "ionice", "xargs",
+    "command", "builtin", "exec", "watch", "parallel", "flock", "chroot", "unbuffer", "setsid",
+})
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
+
+
+@dataclass
+class _Facts:
+    """What the walk found in a parsed line."""
+
+    commands: list[list[str]] = field(default_factory=list)
+    substitution: bool = False
+    file_redirect: bool = False
+    any_redirect: bool = False
+    assignment: bool = False
+    compound: bool = False
+    expansion: bool = False
+    operators: int = 0
+
+
+def classify_command(command: str) -> Classification:
+    """'read-only', 'destructive', 'simple' (one plain command, safe for prefix rules) or 'other'."""
+    if not command.strip():
+        return "other"
+    facts = _parse(command)
+    if facts is None:
+        return "destructive" if _token_scan_destructive(command) else "other"
+    if any(_is_destructive(words) for words in facts.commands):
+        return "destructive"
+    if not facts.commands or facts.substitution or facts.file_redirect or facts.assignment:
+        return "other"
+    if not facts.compound and all(_is_read_only(words) for words in facts.commands):
+        return "read-only"
+    if (len(facts.commands) == 1 and not facts.operators and not facts.any_redirect
+            and not facts.compound and not facts.expansion):
+        return "simple"
+    return "other"
+
+
+def _parse(command: str) -> _Facts | None:
+    try:
+        trees = bashlex.parse(command)
+    except Exception:  # bashlex raises ParsingError, NotImplementedError, IndexError...
+        return None
+    facts = _Facts()
+    for tree in trees:
+        _walk(tree, facts)
+    return facts
+
+
+def _walk(node: Any, facts: _Facts) -> None:
+    kind = node.kind
+    if kind == "command":
+        words: list[str] = []
+        for part in node.parts:
+            if part.kind == "word":
+                words.append(part.word)
+                _walk_word(part, facts)
+            elif part.kind == "assignment":
+                facts.assignment = True
+                _walk_word(part, facts)
+            elif part.kind == "redirect":
+                _walk_redirect(part, facts)
+            else:
+                _walk(part, facts)
+        facts.commands.append(words)
+        return
+    if kind in ("operator", "pipe"):
+        facts.operators += 1
+        return
+    if kind in ("compound", "for", "if", "while", "until", "function", "case"):
+        facts.compound = True
+    if kind in ("commandsubstitution", "processsubstitution"):
+        facts.substitution = True
+    if kind == "redirect":
+        _walk_redirect(node, facts)
+        return
+    if kind == "parameter":
+        facts.expansion = True
+    for child in _children(node):
+        _walk(child, facts)
+
+
+def _walk_word(word: Any, facts: _Facts) -> None:
+    for part in getattr(word, "parts", None) or []:
+        _walk(part, facts)
+
+
+def _walk_redirect(node: Any, facts: _Facts) -> None:
+    facts.any_redirect = True
+    target = node.output
+    if isinstance(target, int):  # 2>&1 and friends: fd duplication, no file
+        return
+    if target is not None and target.kind == "word":
+        _walk_word(target, facts)
+        if node.type in ("<", "<<", "<<<", "<&"):
+            return
+        if target.word != "/dev/null":
+            facts.file_redirect = True
+        return
+    facts.file_redirect = True
+
+
+def _children(node: Any) -> Iterator[Any]:
+    for attr in ("parts", "list"):
+        yield from getattr(node, attr, None) or []
+    sub = getattr(node, "command", None)
+    if sub is not None and hasattr(sub, "kind"):
+        yield sub
+
+
+# ---------------------------------------------------------------- read-only
+
+
+def _is_read_only(words: list[str]) -> bool:
+    if not words:
+        return True
+    name = words[0].rsplit("/", 1)[-1]
+    args = words[1:]
+    if name == "git":
+        return _git_read_only(args)
+    bad = _READ_ONLY.get(name)
+    if bad is None:
+        return False
+    return not any(_matches_flag(arg, bad) for arg in args)
+
+
+def _matches_flag(arg: str, flags: frozenset[str] | tuple[str, ...]) -> bool:
+    for flag in flags:
+        if arg == flag or (flag.startswith("--") and arg.startswith(flag + "=")):
+            return True
+        if len(flag) == 2 and flag[0] == "-" and arg.startswith(flag) and not arg.startswith("--"):
+            return True  # -ofile
+    return False
+
+
+def _git_read_only(args: list[str]) -> bool:
+    sub, rest = _git_subcommand(args)
+    if sub is None:
+        return False
+    if any(_matches_flag(arg, _GIT_BAD_FLAGS) for arg in rest):
+        return False
+    if sub in _GIT_READ_ONLY:
+        return True
+    if sub == "branch":
+        return all(arg in ("-a", "-r", "-v", "-vv", "--all", "--list", "-l", "--show-current")
+                   for arg in rest)
+    if sub in ("stash", "worktree", "remote"):
+        return rest[:1] in ([], ["list"], ["-v"])
+    if sub == "tag":
+        return not rest or rest[0] in ("-l", "--list")
+    if sub == "config":
+        return bool(rest) and rest[0] in ("--get", "--get-all", "--list", "-l", "--get-regexp")
+    return False
+
+
+def _git_subcommand(args: list[str]) -> tuple[str | None, list[str]]:
+    """Skip git's global options; ``-c`` (sets config, e.g. a pager command) makes it unknown."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-c" or arg.startswith("--config-env") or arg.startswith("--exec-path"):
+            return None, []
+        if arg in _GIT_GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        return arg, args[i + 1 :]
+    return None, []
+
+
+# ---------------------------------------------------------------- destructive
+
+
+def _is_destructive(words: list[str], depth: int = 0) -> bool:
+    if not words or depth > 4:
+        return False
+    name = words[0].rsplit("/", 1)[-1]
+    args = words[1:]
+    if name in _WRAPPERS:
+        return any(_is_destructive(args[i:], depth + 1) for i in range(len(args)))
+    if name in _SHELLS and "-c" in args[:-1]:
+        script = args[args.index("-c") + 1]
+        return classify_command(script) == "destructive" if depth < 4 else True
+    if name == "eval":
+        return classify_command(" ".join(args)) == "destructive"
+    if name == "find":
+        if "-delete" in args:
+            return True
+        return any(_is_destructive(args[i + 1 :], depth + 1)
+                   for i, arg in enumerate(args) if arg in ("-exec", "-execdir", "-ok", "-okdir"))
+    if name == "rm":
+        return _short_or_long(args, "r", "--recursive") or _short_or_long(args, "R", "--recursive") \
+            or _short_or_long(args, "f", "--force")
+    if name in ("shred", "wipefs") or name.startswith("mkfs"):
+        return True
+    if name == "dd":
+        return any(arg.startswith("of=") for arg in args)
+    if name == "git":
+        return _git_destructive(args)
+    return False
+
+
+def _short_or_long(args: list[str], letter: str, long: str) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == long or (arg.startswith("-") and not arg.startswith("--") and letter in arg[1:]):
+            return True
+    return False
+
+
+def _git_destructive(args: list[str]) -> bool:
+    sub, rest = _git_subcommand(args)
+    if sub is None:  # `git -c … reset --hard` etc.: look at the words anyway
+        sub, rest = next(((a, args[i + 1 :]) for i, a in enumerate(args) if not a.startswith("-")),
+                         (None, []))
+    if sub == "reset":
+        return any(arg in ("--hard", "--merge", "--keep") for arg in rest)
+    if sub == "clean":
+        return _short_or_long(rest, "f", "--force")
+    if sub == "checkout":
+        return "--" in rest or "." in rest or _short_or_long(rest, "f", "--force")
+    if sub == "restore":
+        staged_only = ("--staged" in rest or "-S" in rest) and not ({"--worktree", "-W"} & set(rest))
+        return not staged_only
+    if sub == "push":
+        return (_short_or_long(rest, "f", "--force") or "--mirror" in rest or "--delete" in rest
+                or any(a.startswith("--force-with-lease") or a.startswith("+") for a in rest))
+    if sub == "branch":
+        return any(a in ("-D", "--delete") for a in rest) or _short_or_long(rest, "f", "--force")
+    if sub == "stash":
+        return rest[:1] in (["drop"], ["clear"])
+    if sub in ("filter-branch", "filter-repo"):
+        return True
+    if sub == "reflog":
+        return rest[:1] in (["expire"], ["delete"])
+    return sub == "update-ref" and "-d" in rest
+
+
+def _token_scan_destructive(command: str) -> bool:
+    """Fallback when bashlex gives up: split on shell operators and check each segment."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes
+        tokens = command.split()
+    segment: list[str] = []
+    for token in [*tokens, ";"]:
+        if re.fullmatch(r"[;&|()<>\n]+", token) or token in ("do", "then", "else", "`", "$("):
+            if _is_destructive(segment):
+                return True
+            segment = []
+        else:
+            segment.append(token.lstrip("`").lstrip("$("))
+    return False
