@@ -3,17 +3,28 @@
 Capability (the sandbox) is separate from consent (this module). Rules are evaluated
 deny > ask > allow and fail closed: a headless run that would need to ask is refused with a
 message telling the model (and the user) why.
+
+Shell rules look at every command a line would run (:mod:`agent.shellwords`), so a deny rule
+cannot be dodged with ``;``, ``&&``, pipes, ``$(…)``, backticks, ``sh -c`` or wrappers like
+``sudo``/``env``; allow rules only apply to a single plain command ("simple" in
+:func:`tools.shellparse.classify_command`). Destructive commands (``git reset --hard``,
+``rm -rf`` …) ask in every policy but full-auto (read-only refuses them), are never covered by
+"always allow", and :func:`needs_checkpoint` tells the loop to checkpoint before them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
+import shlex
 from collections.abc import Awaitable, Callable
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from agent.config import ApprovalPolicy, PermissionsConfig
+from agent.shellwords import command_words, redirect_targets, rough_segments
 
 Verdict = Literal["allow", "ask", "deny"]
 
@@ -67,8 +78,17 @@ def callback_approver(fn: Callable[[ApprovalRequest], bool | ApprovalDecision]) 
     return approve
 
 
+EDIT_TOOLS = frozenset({"write_file", "edit_file", "apply_patch"})
+READ_TOOLS = frozenset(
+    {"read_file", "list_files", "grep", "find_symbols", "web_fetch", "browser", "todo_write"}
+)
+_PATCH_PATH = re.compile(
+    r"^(?:\+\+\+ |--- |\*\*\* (?:Add|Update|Delete) File: |\*\*\* Move to: |rename (?:from|to) )(\S+)", re.M
+)
+
+
 def _classify_command(command: str) -> str:
-    """'read-only', 'destructive' or 'other' for a shell command (tools.shellparse when present)."""
+    """'read-only', 'destructive', 'simple' or 'other' for a shell command (tools.shellparse)."""
     try:
         from tools.shellparse import classify_command
     except ModuleNotFoundError:
@@ -76,11 +96,53 @@ def _classify_command(command: str) -> str:
     return classify_command(command)
 
 
+def needs_checkpoint(tool: str, args: dict[str, Any], kind: str | None = None) -> bool:
+    """Whether the loop must checkpoint the working tree before running this call: every edit,
+    every shell command that is not read-only (destructive ones above all), unknown tools too."""
+    if tool in EDIT_TOOLS or kind == "edit":
+        return True
+    if tool == "shell" or kind == "exec":
+        return _classify_command(str(args.get("command", ""))) != "read-only"
+    return not (tool in READ_TOOLS or kind in ("read", "network"))
+
+
+def paths_of(tool: str, args: dict[str, Any]) -> list[str]:
+    """Paths a call names: ``path``/``paths``/``cwd`` arguments and the files of a patch."""
+    found = [str(args[key]) for key in ("path", "cwd") if isinstance(args.get(key), str)]
+    if isinstance(args.get("paths"), list):
+        found.extend(str(p) for p in args["paths"])
+    if isinstance(args.get("patch"), str):
+        for raw in _PATCH_PATH.findall(args["patch"]):
+            if raw != "/dev/null":
+                found.append(raw[2:] if raw[:2] in ("a/", "b/") else raw)
+    return found
+
+
+def _rule_words(rule: str) -> list[str]:
+    rule = rule.strip()
+    for suffix in (":*", " *", "*"):
+        if rule.endswith(suffix):
+            rule = rule[: -len(suffix)]
+            break
+    try:
+        return shlex.split(rule)
+    except ValueError:
+        return rule.split()
+
+
+def _starts_with(words: list[str], prefix: list[str]) -> bool:
+    if not prefix or len(words) < len(prefix):
+        return False
+    first = words[0].rsplit("/", 1)[-1] if "/" not in prefix[0] else words[0]
+    return [first, *words[1 : len(prefix)]] == prefix
+
+
 class Permissions:
     """Evaluates the configured policy and rules for one tool call."""
 
-    def __init__(self, config: PermissionsConfig) -> None:
+    def __init__(self, config: PermissionsConfig, *, root: Path | None = None) -> None:
         self.config = config
+        self.root = Path(root).resolve() if root is not None else None
         self.session_allowed: set[str] = set()
 
     @property
@@ -88,7 +150,11 @@ class Permissions:
         return self.config.approval
 
     def remember(self, request: ApprovalRequest) -> None:
-        """'Always allow' from the user: this tool (or this exact command) for the session."""
+        """'Always allow' from the user: this tool (or this exact command) for the session.
+        Destructive commands are never remembered: each one is confirmed."""
+        command = str(request.args.get("command", ""))
+        if request.tool == "shell" and _classify_command(command) == "destructive":
+            return
         self.session_allowed.add(self._session_key(request.tool, request.args))
 
     @staticmethod
@@ -97,22 +163,25 @@ class Permissions:
             return f"shell:{str(args.get('command', '')).strip()}"
         return tool
 
+    def needs_checkpoint(self, tool: str, args: dict[str, Any], kind: str | None = None) -> bool:
+        return needs_checkpoint(tool, args, kind)
+
     def evaluate(self, tool: str, kind: str, args: dict[str, Any]) -> tuple[Verdict, str]:
         """(verdict, reason). Read tools are always allowed unless a path is denied."""
-        for path in _paths_in(args):
-            if any(fnmatch.fnmatch(path, glob) for glob in self.config.deny_paths):
-                return "deny", f"{path} matches a denied path rule"
+        for path in paths_of(tool, args):
+            if self._path_denied(path):
+                return "deny", f"{path} matches a denied path rule in [permissions] deny_paths"
         if kind == "read":
             return "allow", ""
-        if kind == "exec":
+        if kind == "exec" or tool == "shell":
             return self._evaluate_command(str(args.get("command", "")))
         if self.policy == "read-only":
             return "deny", "the approval policy is read-only"
         if self._session_key(tool, args) in self.session_allowed:
             return "allow", ""
         if kind == "edit":
-            paths = _paths_in(args)
-            if paths and all(any(fnmatch.fnmatch(p, g) for g in self.config.allow_paths) for p in paths):
+            paths = paths_of(tool, args)
+            if paths and all(self._path_matches(p, self.config.allow_paths) for p in paths):
                 return "allow", ""
             if self.policy in ("auto-edit", "full-auto"):
                 return "allow", ""
@@ -123,13 +192,32 @@ class Permissions:
 
     def _evaluate_command(self, command: str) -> tuple[Verdict, str]:
         stripped = command.strip()
-        if any(stripped.startswith(prefix) for prefix in self.config.deny_commands):
-            return "deny", "the command matches a deny rule in [permissions]"
+        parsed = command_words(stripped)
+        commands = parsed if parsed is not None else rough_segments(stripped)
+        if self.config.deny_commands and any(w and ("$" in w[0] or "`" in w[0]) for w in commands):
+            return "deny", (
+                "the command name is computed when it runs ($…), so the deny rules in "
+                "[permissions] cannot be checked; write the command out literally"
+            )
+        for rule in self.config.deny_commands:
+            prefix = _rule_words(rule)
+            if any(
+                _starts_with(words[i:], prefix)
+                for words in commands
+                for i in range(len(words))
+                if i == 0 or parsed is None
+            ):
+                return "deny", f"the command runs `{rule}`, which a deny rule in [permissions] forbids"
+        for word in [w for words in commands for w in words] + (redirect_targets(stripped) or []):
+            if not word.startswith("-") and self._path_denied(word.split("=", 1)[-1]):
+                return "deny", f"the command touches {word}, which matches a denied path rule"
         klass = _classify_command(stripped)
         if klass == "destructive":
             if self.policy == "full-auto":
                 return "allow", ""
-            return "ask", "destructive command (checkpoint taken first)"
+            if self.policy == "read-only":
+                return "deny", "destructive command refused: the approval policy is read-only"
+            return "ask", "destructive command: needs explicit confirmation (a checkpoint is taken first)"
         if self.policy == "read-only":
             if klass == "read-only":
                 return "allow", ""
@@ -138,12 +226,29 @@ class Permissions:
             return "allow", ""
         if klass == "read-only":
             return "allow", ""
-        if klass == "simple" and any(
-            stripped == p or stripped.startswith(p + " ") for p in self.config.allow_commands
+        if (
+            klass == "simple"
+            and parsed is not None
+            and len(parsed) == 1
+            and any(_starts_with(parsed[0], _rule_words(rule)) for rule in self.config.allow_commands)
         ):
             return "allow", ""
         return "ask", "runs a command"
 
+    def _relative(self, path: str) -> str:
+        pure = PurePosixPath(path.replace("\\", "/"))
+        if pure.is_absolute() and self.root is not None:
+            try:
+                pure = PurePosixPath(Path(pure).resolve().relative_to(self.root).as_posix())
+            except ValueError:
+                return str(pure)
+        parts = [p for p in pure.parts if p not in (".", "")]
+        return "/".join(parts)
 
-def _paths_in(args: dict[str, Any]) -> list[str]:
-    return [str(args[key]) for key in ("path",) if isinstance(args.get(key), str)]
+    def _path_matches(self, path: str, globs: list[str]) -> bool:
+        rel = self._relative(path)
+        name = rel.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatch(rel, g) or ("/" not in g and fnmatch.fnmatch(name, g)) for g in globs)
+
+    def _path_denied(self, path: str) -> bool:
+        return bool(self.config.deny_paths) and self._path_matches(path, self.config.deny_paths)
