@@ -1,0 +1,251 @@
+"""Persistent, incremental per-repository index of file facts: tags, flags, token counts.
+
+One file per repository in the user cache dir (platformdirs). An entry is trusted while the
+file's (mtime, size) match; when they differ the content hash decides, so a ``touch`` or a
+``git checkout`` that restores the same bytes costs a hash, not a parse. Like git's index, entries
+whose mtime is within two seconds of the last save are "racily clean" and re-hashed once.
+A cold build parses on every core with a process pool; later updates parse only changed files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from agent.context import workspace
+from agent.context.tags import extract_tags, language_for
+
+FORMAT = 3
+BINARY, GENERATED, SECRET, LARGE = 1, 2, 4, 8
+MAX_PARSE_BYTES = 1_000_000
+"""Bigger files are data or generated code: recorded, never parsed or packed."""
+RACY_NS = 2_000_000_000
+POOL_THRESHOLD = 48
+"""Below this many files to scan, a process pool costs more than it saves."""
+
+Defs = tuple[tuple[str, int, str, str], ...]
+"""(name, line, category, signature) per definition."""
+Refs = tuple[tuple[str, int], ...]
+
+
+class Entry(NamedTuple):
+    mtime_ns: int
+    size: int
+    digest: str
+    gen: int
+    """Generation in which this content was first seen: orders packs so edits go last."""
+    lang: str | None
+    flags: int
+    defs: Defs
+    refs: Refs
+    tokens: int
+    """Raw o200k token count of the content, or -1 when not counted yet."""
+
+    @property
+    def packable(self) -> bool:
+        return self.flags == 0
+
+
+Analysis = tuple[str | None, int, Defs, Refs]
+
+
+def analyse(rel: str, data: bytes) -> Analysis:
+    """(lang, flags, defs, refs) of one file's bytes; pure, so it runs in any process."""
+    flags = 0
+    if workspace.is_binary(data):
+        return None, BINARY, (), ()
+    if workspace.looks_generated(data):
+        flags |= GENERATED
+    if workspace.contains_secret(data):
+        flags |= SECRET
+    lang = language_for(rel)
+    if lang is None or flags:
+        return lang, flags, (), ()
+    tags = extract_tags(lang, data)
+    defs = tuple((d.name, d.line, d.category, d.signature) for d in tags.definitions)
+    return lang, flags, defs, tags.references
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _scan(root: str, rel: str, old_digest: str | None) -> tuple[str, str, Analysis | None]:
+    """Hash a file; analyse it only when the content differs from what the cache holds."""
+    with open(os.path.join(root, rel), "rb") as handle:
+        data = handle.read()
+    digest = content_digest(data)
+    if digest == old_digest:
+        return rel, digest, None
+    return rel, digest, analyse(rel, data)
+
+
+def _scan_batch(root: str, items: list[tuple[str, str | None]]) -> list[tuple[str, str, Analysis | None]]:
+    out = []
+    for rel, old in items:
+        try:
+            out.append(_scan(root, rel, old))
+        except OSError:
+            continue  # vanished or unreadable between stat and read: simply not indexed
+    return out
+
+
+def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
+    """``fn(*args, batch)`` for each batch on every core; fork when no threads could deadlock it."""
+    if len(batches) <= 1:
+        return [fn(*args, b) for b in batches]
+    method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+    workers = min(len(batches), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(fn, *args, b) for b in batches]
+        return [f.result() for f in futures]
+
+
+def default_cache_dir(root: Path) -> Path:
+    """``<user cache>/qagent/repomap/<name>-<hash of the real path>``."""
+    import platformdirs
+
+    real = os.path.realpath(root)
+    key = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("qagent")) / "repomap" / f"{Path(real).name}-{key}"
+
+
+@dataclass
+class UpdateStats:
+    parsed: list[str] = field(default_factory=list)
+    """Files whose content was (re)analysed."""
+    hashed: int = 0
+    """Files read and hashed (parsed ones included)."""
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.parsed) | set(self.removed)
+
+
+class TagCache:
+    """The index of one repository; ``update()`` brings it in line with the work tree."""
+
+    def __init__(self, root: Path, cache_dir: Path | None = None) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(self.root)
+        self.path = self.cache_dir / f"index-v{FORMAT}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+        self.files: dict[str, Entry] = {}
+        self.generation = 0
+        self.saved_ns = 0
+        self.settings: dict[str, Any] = {}
+        """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
+        self.dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            blob = marshal.loads(self.path.read_bytes())
+            self.files = {k: Entry._make(v) for k, v in blob["files"].items()}
+            self.generation, self.saved_ns = blob["generation"], blob["saved_ns"]
+            self.settings = blob.get("settings", {})
+        except (OSError, EOFError, ValueError, TypeError, KeyError):
+            self.files, self.generation, self.saved_ns = {}, 0, 0  # missing or unreadable: rebuild
+
+    def save(self) -> None:
+        """Atomic write (temp + fsync + replace), skipped when nothing changed."""
+        if not self.dirty:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.saved_ns = time.time_ns()
+        blob = {
+            "generation": self.generation,
+            "saved_ns": self.saved_ns,
+            "settings": self.settings,
+            "files": {k: tuple(v) for k, v in self.files.items()},
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".index-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(marshal.dumps(blob))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.dirty = False
+
+    def update(self, paths: list[str] | None = None) -> UpdateStats:
+        """Re-scan the work tree (or the given repo-relative paths); parse only what changed."""
+        start = time.perf_counter()
+        stats = UpdateStats()
+        wanted = workspace.list_files(self.root) if paths is None else paths
+        racy_before = self.saved_ns - RACY_NS
+        todo: list[tuple[str, str | None]] = []
+        stat_of: dict[str, os.stat_result] = {}
+        root = str(self.root)
+        for rel in wanted:
+            try:
+                st = os.stat(os.path.join(root, rel))
+            except OSError:
+                continue
+            if not (st.st_mode & 0o170000 == 0o100000):
+                continue  # not a regular file (submodule directory, socket...)
+            stat_of[rel] = st
+            old = self.files.get(rel)
+            if old and old.mtime_ns == st.st_mtime_ns and old.size == st.st_size and (
+                old.mtime_ns < racy_before
+            ):
+                continue
+            if st.st_size > MAX_PARSE_BYTES:
+                if not old or old.size != st.st_size or old.mtime_ns != st.st_mtime_ns:
+                    self._put(rel, Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1,
+                                         None, LARGE, (), (), -1), stats)  # fmt: skip
+                continue
+            todo.append((rel, old.digest if old else None))
+        self._scan(todo, stat_of, stats)
+        if paths is None:
+            for rel in [r for r in self.files if r not in stat_of]:
+                del self.files[rel]
+                stats.removed.append(rel)
+        if stats.changed:
+            self.generation += 1
+            self.dirty = True
+        stats.seconds = time.perf_counter() - start
+        return stats
+
+    def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:
+        self.files[rel] = entry
+        stats.parsed.append(rel)
+
+    def _scan(self, todo: list[tuple[str, str | None]], stat_of: dict[str, os.stat_result],
+              stats: UpdateStats) -> None:  # fmt: skip
+        if not todo:
+            return
+        nbatches = 1 if len(todo) < POOL_THRESHOLD else max(2, len(todo) // 64)
+        batches = [todo[i::nbatches] for i in range(nbatches)]
+        results = [r for batch in run_parallel(_scan_batch, batches, str(self.root)) for r in batch]
+        gen = self.generation + 1
+        for rel, digest, analysis in sorted(results):
+            st = stat_of[rel]
+            stats.hashed += 1
+            old = self.files.get(rel)
+            if analysis is None and old is not None:  # same bytes: refresh the stamp only
+                self.files[rel] = old._replace(mtime_ns=st.st_mtime_ns, size=st.st_size)
+                self.dirty = True
+                continue
+            lang, flags, defs, refs = analysis if analysis else (None, 0, (), ())
+            self._put(rel, Entry(st.st_mtime_ns, st.st_size, digest, gen, lang, flags, defs, refs, -1), stats)
+
+    def set_tokens(self, rel: str, tokens: int) -> None:
+        entry = self.files.get(rel)
+        if entry is not None and entry.tokens != tokens:
+            self.files[rel] = entry._replace(tokens=tokens)
+            self.dirty = True

@@ -1,0 +1,92 @@
+"""``qagent map --calibrate``: measure and tune the map on the repository's own history.
+
+Each recent commit is a small exam: given its message (the task) and its parent's tree (the
+state), does a map of N tokens contain the source files the commit went on to modify? Recall is
+measured for a grid of ranking weights around the current ones, in one pass over the history
+(the graph is updated incrementally from commit to commit), and the best weights are stored
+with the repository's index, so later maps of this repository use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from agent.context.cache import TagCache
+from agent.context.history import Commit, TreeIndexer, find_git_dir, replay_commits
+from agent.context.rank import Weights
+from agent.context.repomap import RepoMap
+
+VARIATIONS: dict[str, tuple[float, ...]] = {
+    "lex": (0.2, 1.0, 2.0),
+    "ident": (0.5, 2.0),
+    "path": (1.0, 4.0),
+    "back": (0.0, 0.25, 1.0),
+    "alpha": (0.7, 0.95),
+    "test_penalty": (0.1, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    commits: int
+    budget: int
+    before: float
+    """Mean recall@budget with the weights in use before calibrating."""
+    after: float
+    weights: Weights
+    """The best weights found (equal to the old ones when nothing beat them)."""
+
+
+def candidates(base: Weights) -> list[Weights]:
+    """The current weights, each knob varied alone, and the knobs varied in pairs of lex/ident."""
+    out = [base]
+    for name, values in VARIATIONS.items():
+        out += [replace(base, **{name: v}) for v in values if v != getattr(base, name)]
+    out += [replace(base, lex=lx, ident=i) for lx in (1.0, 2.0) for i in (0.5, 2.0)]
+    return list(dict.fromkeys(out))
+
+
+def recall(files: Sequence[str], gold: Sequence[str]) -> float:
+    present = set(files)
+    return sum(1 for g in gold if g in present) / len(gold)
+
+
+def evaluate(indexer: TreeIndexer, commits: Sequence[Commit], grid: Sequence[Weights], budget: int,
+             progress: Callable[[int, int], None] | None = None) -> list[float]:  # fmt: skip
+    """Mean recall@budget of each weight set over the commits."""
+    totals = [0.0] * len(grid)
+    rm: RepoMap | None = None
+    for i, commit in enumerate(commits):
+        entries = indexer.entries_at(commit.parent)
+        if rm is None:
+            rm = RepoMap.from_entries(entries)
+        else:
+            rm.set_entries(entries)
+        for j, weights in enumerate(grid):
+            rm._weights = weights
+            shown = rm.render_map(budget, query=commit.message, ranking=None).files
+            totals[j] += recall(shown, commit.gold)
+        if progress:
+            progress(i + 1, len(commits))
+    return [t / max(1, len(commits)) for t in totals]
+
+
+def calibrate(root: Path, budget: int = 4096, count: int = 40, cache_dir: Path | None = None,
+              progress: Callable[[int, int], None] | None = None) -> CalibrationResult:  # fmt: skip
+    """Replay ``count`` recent commits, pick the best weights, store them in the repo's cache."""
+    git_dir = find_git_dir(root)
+    commits = replay_commits(git_dir, count)
+    if not commits:
+        raise RuntimeError("no usable commits (non-merge, modifying 1-6 non-test source files) to replay")
+    cache = TagCache(root, cache_dir)
+    stored = cache.settings.get("weights")
+    base = Weights.from_dict(stored) if stored else Weights()
+    grid = candidates(base)
+    scores = evaluate(TreeIndexer(git_dir), commits, grid, budget, progress)
+    best = max(range(len(grid)), key=lambda j: (scores[j], j == 0))
+    cache.settings["weights"] = grid[best].to_dict()
+    cache.dirty = True
+    cache.save()
+    return CalibrationResult(len(commits), budget, scores[0], scores[best], grid[best])

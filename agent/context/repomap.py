@@ -1,0 +1,255 @@
+"""The repository map: which files matter for a task, and their signatures within a token budget.
+
+``RepoMap`` keeps the tag index (``cache.TagCache``) and the reference graph (``rank.RefGraph``)
+in step with the work tree, ranks files by personalised PageRank (personalised towards files in
+the conversation, edited files, and whatever the task mentions), and renders the best-ranked
+files' definition lines. Rendering picks how many files fit by binary search over cumulative
+token counts, then verifies the joined text with the real tokenizer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.context import query as q
+from agent.context.cache import Entry, TagCache, UpdateStats
+from agent.context.rank import MAX_DEFINERS, RefGraph, Weights, name_weight
+from agent.context.tokens import count_tokens
+from agent.context.workspace import is_test_path
+
+TIERS = ((10, 16), (40, 5), (10**9, 2))
+"""(files up to this rank, definition lines shown per file): detail fades with rank."""
+SCHEDULES = (TIERS, ((10**9, 1),), ((10**9, 0),))
+
+
+@dataclass(frozen=True)
+class RankedFile:
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    text: str
+    tokens: int
+    files: tuple[str, ...]
+    """Files in the map, in the order they appear."""
+
+
+class RepoMap:
+    """Ranks and renders one repository; keep one instance per session for warm updates."""
+
+    def __init__(self, root: Path | str, cache_dir: Path | str | None = None,
+                 weights: Weights | None = None) -> None:  # fmt: skip
+        self.root = Path(root)
+        self.cache: TagCache | None = TagCache(self.root, Path(cache_dir) if cache_dir else None)
+        self.entries: Mapping[str, Entry] = self.cache.files
+        self._weights = weights
+        self.graph = RefGraph()
+        self.terms: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self.df: Counter[str] = Counter()
+        self.last_update: UpdateStats | None = None
+        self._synced = False
+        self._block_tokens: dict[tuple[object, ...], int] = {}
+
+    @classmethod
+    def from_entries(cls, entries: Mapping[str, Entry], weights: Weights | None = None) -> RepoMap:
+        """A map over given entries (e.g. a past commit's tree), without touching disk."""
+        self = cls.__new__(cls)
+        self.root, self.cache, self.entries, self._weights = Path(), None, entries, weights
+        self.graph, self.terms, self.df = RefGraph(), {}, Counter()
+        self.last_update, self._synced, self._block_tokens = None, True, {}
+        self._reindex(set(entries))
+        return self
+
+    def set_entries(self, entries: Mapping[str, Entry]) -> None:
+        """Switch a :meth:`from_entries` map to another tree, re-deriving only what differs."""
+        old = self.entries
+        changed = {p for p, e in entries.items() if p not in old or old[p].digest != e.digest}
+        changed |= {p for p in old if p not in entries}
+        self.entries = entries
+        self._reindex(changed)
+
+    @property
+    def weights(self) -> Weights:
+        if self._weights is not None:
+            return self._weights
+        stored = self.cache.settings.get("weights") if self.cache else None
+        return Weights.from_dict(stored) if stored else Weights()
+
+    def refresh(self) -> UpdateStats | None:
+        """Bring the index and graph in line with the work tree; parses only changed files."""
+        if self.cache is None:
+            return None
+        stats = self.cache.update()
+        self._reindex(stats.changed if self._synced else set(self.cache.files))
+        self._synced = True
+        self.cache.save()
+        self.last_update = stats
+        return stats
+
+    def _reindex(self, changed: set[str]) -> None:
+        entries = self.entries
+        self.graph.update(entries, changed)
+        for path in changed:
+            old = self.terms.pop(path, None)
+            if old:
+                self.df.subtract(old[0] | old[1])
+            entry = entries.get(path)
+            if entry is not None and entry.packable:
+                new = q.terms_of(path, (d[0] for d in entry.defs))
+                self.terms[path] = new
+                self.df.update(new[0] | new[1])
+
+    def mentions(self, text: str, mentioned: Iterable[str] = ()) -> q.Mentions:
+        extra = " ".join(mentioned)
+        return q.find_mentions(f"{text}\n{extra}", self.terms.keys(), self.graph.defines)
+
+    def rank(self, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
+             edited: Iterable[str] = (), query: str = "", *, refresh: bool = True) -> list[RankedFile]:  # fmt: skip
+        """Every packable file, best first. ``mentioned`` takes paths or identifiers."""
+        if refresh:
+            self.refresh()
+        w = self.weights
+        m = self.mentions(query, mentioned)
+        personal = self._personalisation(m, focus_files, edited, w)
+        pr = self.graph.pagerank(personal, w.alpha, w.back)
+        total = sum(personal.values()) or 1.0
+        ranked = []
+        for path in self.terms:
+            score = pr.get(path, 0.0) + (0.0 if path in pr else (1 - w.alpha) * personal.get(path, 0) / total)
+            if is_test_path(path) and not m.mentions_tests:
+                score *= w.test_penalty
+            ranked.append(RankedFile(path, score))
+        ranked.sort(key=lambda r: (-r.score, r.path))
+        return ranked
+
+    def _personalisation(self, m: q.Mentions, focus: Iterable[str], edited: Iterable[str],
+                         w: Weights) -> dict[str, float]:  # fmt: skip
+        personal: dict[str, float] = {}
+
+        def add(path: str, value: float) -> None:
+            if value > 0 and path in self.terms:
+                personal[path] = personal.get(path, 0.0) + value
+
+        for path in focus:
+            add(path, w.focus)
+        for path in edited:
+            add(path, w.edited)
+        for path in m.paths:
+            add(path, w.path)
+        n = max(1, len(self.terms))
+        ident: dict[str, float] = {}
+        for name in m.identifiers:
+            definers = self.graph.defines.get(name, ())
+            if 0 < len(definers) <= MAX_DEFINERS:
+                for path in definers:
+                    ident[path] = ident.get(path, 0.0) + q.idf(len(definers), n)
+        for scores, weight in ((ident, w.ident), (q.lexical_scores(m.words, self.terms, self.df), w.lex)):
+            top = max(scores.values(), default=0.0)
+            for path, value in scores.items():
+                add(path, weight * value / top)
+        return personal
+
+    def render_map(self, budget_tokens: int, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
+                   edited: Iterable[str] = (), query: str = "", *, exclude: Iterable[str] = (),
+                   ranking: list[RankedFile] | None = None, order: Mapping[str, object] | None = None,
+                   model_family: str = "generic") -> RenderedMap:  # fmt: skip
+        """The best-ranked files' signatures in at most ``budget_tokens`` (real tokenizer).
+
+        ``order`` maps paths to sort keys for the output (default: path order, which keeps
+        neighbouring directories together and the text stable when ranks shift).
+        """
+        if ranking is None:
+            ranking = self.rank(focus_files, mentioned, edited, query)
+        skip = set(exclude)
+        idents = self.mentions(query, mentioned).identifiers
+        candidates = [r.path for r in ranking if r.path not in skip and self._mappable(r)]
+        for tiers in SCHEDULES:  # a tiny budget falls back to fewer lines, then to paths only
+            rendered = self._fit(candidates, tiers, idents, budget_tokens, order, model_family)
+            if rendered.files or not candidates:
+                return rendered
+        return rendered
+
+    def _fit(self, candidates: list[str], tiers: tuple[tuple[int, int], ...], idents: frozenset[str],
+             budget: int, order: Mapping[str, object] | None, family: str) -> RenderedMap:  # fmt: skip
+        blocks: list[str] = []
+        cumulative: list[int] = []
+        total = 0
+        for i, path in enumerate(candidates):
+            cap = next(lines for limit, lines in tiers if i < limit)
+            block = self._block(path, cap, idents)
+            total += self._count(block, (path, self.entries[path].digest, cap, idents), family)
+            blocks.append(block)
+            cumulative.append(total)
+            if total > budget * 1.2:
+                break
+        count = bisect.bisect_right(cumulative, budget)
+        while count > 0:
+            chosen = sorted(zip(candidates[:count], blocks[:count]),
+                            key=lambda pb: (order.get(pb[0], ()) if order else (), pb[0]))  # fmt: skip
+            text = "".join(b for _, b in chosen)
+            tokens = count_tokens(text, family)
+            if tokens <= budget:
+                return RenderedMap(text, tokens, tuple(p for p, _ in chosen))
+            count -= max(1, count // 50)
+        return RenderedMap("", 0, ())
+
+    def render(self, budget_tokens: int, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
+               edited: Iterable[str] = (), query: str = "", **kwargs: object) -> str:  # fmt: skip
+        """The map text (see :meth:`render_map`)."""
+        return self.render_map(budget_tokens, focus_files, mentioned, edited, query, **kwargs).text  # type: ignore[arg-type]
+
+    def _mappable(self, ranked: RankedFile) -> bool:
+        entry = self.entries.get(ranked.path)
+        return entry is not None and entry.packable and (bool(entry.defs) or ranked.score > 0)
+
+    def _count(self, block: str, key: tuple[object, ...], family: str) -> int:
+        key = (*key, family)
+        found = self._block_tokens.get(key)
+        if found is None:
+            found = self._block_tokens[key] = count_tokens(block, family)
+        return found
+
+    def _block(self, path: str, cap: int, idents: frozenset[str]) -> str:
+        defs = self.entries[path].defs
+        if not defs or cap == 0:
+            return f"{path}\n"
+        if len(defs) > cap:
+            users = self.graph.users
+
+            def importance(d: tuple[str, int, str, str]) -> tuple[float, int]:
+                indent = len(d[3]) - len(d[3].lstrip())
+                boost = 1000.0 if d[0] in idents else 0.0
+                used = name_weight(d[0], 1) * math.log1p(len(users.get(d[0], ())))
+                return (-(boost + used + (d[2] == "class") - indent / 8), d[1])
+
+            defs = tuple(sorted(sorted(defs, key=importance)[:cap], key=lambda d: d[1]))
+        lines = [f"{path}:"]
+        lines += [f"│{d[3]}" for d in defs]
+        hidden = len(self.entries[path].defs) - len(defs)
+        if hidden:
+            lines.append(f"│⋮ {hidden} more")
+        return "\n".join(lines) + "\n"
+
+    def files_likely_involved(self, prompt: str, k: int = 10) -> list[str]:
+        """Files the prompt points at (named paths, definers of named identifiers, strong word
+        matches), best first, at most ``k``: a routing signal, empty when the prompt names nothing."""
+        ranking = self.rank(query=prompt)
+        m = self.mentions(prompt)
+        evidence = set(m.paths)
+        for name in m.identifiers:
+            definers = self.graph.defines.get(name, set())
+            if len(definers) <= MAX_DEFINERS:
+                evidence |= definers
+        lexical = q.lexical_scores(m.words, self.terms, self.df)
+        top = max(lexical.values(), default=0.0)
+        evidence |= {p for p, s in lexical.items() if s >= 0.6 * top}
+        named = sorted(m.paths)
+        rest = [r.path for r in ranking if r.path in evidence and r.path not in m.paths]
+        return (named + rest)[:k]
