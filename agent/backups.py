@@ -53,7 +53,9 @@ class BackupStore:
         return max(sessions, key=lambda d: d.stat().st_mtime).name if sessions else None
 
     def begin_turn(self, turn: int) -> None:
-        self.turn = turn
+        """Start a turn; a resumed session restarts its count, so existing turns are skipped."""
+        done = self._turns()
+        self.turn = max(turn, done[-1] + 1) if done else turn
 
     def _turn_dir(self) -> Path:
         if self.turn is None:

@@ -19,6 +19,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.backups import BackupStore
 from agent.gitplumbing import (
@@ -27,6 +28,7 @@ from agent.gitplumbing import (
     find_repo,
     has_head,
     has_identity,
+    ignored_paths,
     read_tree,
     remove_file,
     run_git,
@@ -60,6 +62,8 @@ class _Turn:
     number: int
     commit: str | None = None
     forced: set[str] = field(default_factory=set)
+    """Ignored paths the tools named: snapshotted with ``git add -f``."""
+    named: set[str] = field(default_factory=set)
 
 
 class Checkpointer:
@@ -98,14 +102,20 @@ class Checkpointer:
         if self._backups is not None:
             self._backups.save([self._abs(p) for p in paths or []])
             return
-        new = {r for r in (self._rel(p) for p in paths or []) if r is not None} - self._turn.forced
-        if self._turn.commit is not None and not new:
+        named = {r for r in (self._rel(p) for p in paths or []) if r is not None} - self._turn.named
+        self._turn.named |= named
+        ignored = ignored_paths(self.top, named)  # the only ones `git add -A` would miss
+        if self._turn.commit is not None and not ignored:
             return
-        self._turn.forced |= new
-        if self._turn.commit is None:
+        self._turn.forced |= ignored
+        if self._turn.commit is None:  # a resumed session restarts at 1: never reuse a number
+            self._turn.number = max(self._turn.number, self._next_turn_number())
+            run_git(self.top, "update-ref", "-d", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}")
             tree = self._snapshot(self._turn.forced)
-        else:  # ignored files named later in the turn: add their (still untouched) content
-            tree = self._snapshot(new, base_tree=self._tree_of(self._turn.commit), all_files=False)
+        else:  # ignored files first named later in the turn: add them if the checkpoint lacks them
+            base = self._tree_of(self._turn.commit)
+            missing = ignored - set(read_tree(self.top, base))
+            tree = self._snapshot(missing, base_tree=base, all_files=False)
         self._turn.commit = self._commit(
             tree, f"qagent checkpoint before turn {self._turn.number}", self._turn.forced
         )
@@ -296,6 +306,27 @@ def _default_backup_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("qagent")) / "backups"
+
+
+class CheckpointHook:
+    """Adapter for ``Agent.hooks``: the loop calls ``begin_turn(n)``, ``before_change(tool, args)``
+    (after approval, before any non-read tool) and ``end_turn()``."""
+
+    def __init__(self, checkpointer: Checkpointer) -> None:
+        self.checkpointer = checkpointer
+
+    def begin_turn(self, turn: int) -> None:
+        self.checkpointer.begin_turn(turn)
+
+    def before_change(self, tool: str, args: dict[str, Any]) -> None:
+        from agent.permissions import needs_checkpoint, paths_of
+
+        if needs_checkpoint(tool, args):
+            named = [Path(p) for p in paths_of(tool, args) if p != args.get("cwd")]
+            self.checkpointer.before_change(named)
+
+    def end_turn(self) -> None:
+        self.checkpointer.end_turn()
 
 
 # ---------------------------------------------------------------------- worktrees (batch runs)

@@ -63,6 +63,22 @@ def find_repo(path: Path) -> tuple[Path, Path] | None:
     return Path(out[0]), Path(out[1])
 
 
+def ignored_paths(top: Path, paths: set[str]) -> set[str]:
+    """The subset of ``paths`` that git ignores (untracked and matched by an ignore rule)."""
+    if not paths:
+        return set()
+    proc = subprocess.run(
+        ["git", "check-ignore", "-z", "--stdin"],
+        cwd=top,
+        capture_output=True,
+        input="\0".join(sorted(paths)).encode() + b"\0",
+        check=False,
+    )
+    if proc.returncode not in (0, 1):
+        raise GitError(f"git check-ignore failed: {proc.stderr.decode(errors='replace').strip()}")
+    return {p.decode() for p in proc.stdout.split(b"\0") if p}
+
+
 def snapshot_tree(
     top: Path,
     git_dir: Path,

@@ -134,6 +134,16 @@ class SessionLog:
         dumped = [m.model_dump(mode="json", exclude_defaults=True) for m in messages]
         self._write({"kind": "reset", "messages": dumped})
 
+    # Agent.hooks protocol: the loop calls these by name.
+    def on_event(self, event: Event) -> None:
+        self.append_event(event)
+
+    def on_message(self, message: Message) -> None:
+        self.append_message(message)
+
+    def end_turn(self) -> None:
+        self.sync()
+
     def sync(self) -> None:
         """fsync: call at turn end so a power cut loses at most the current turn."""
         self._handle.flush()

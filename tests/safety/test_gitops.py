@@ -238,3 +238,38 @@ def test_git_is_never_renamed_or_rewritten(repo: Path) -> None:
     assert git(repo, "rev-parse", "HEAD") == head_sha
     assert (repo / ".git" / "config").read_bytes() == config
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_file_changed_by_shell_then_named_by_an_edit_tool_still_restores_the_original(repo: Path) -> None:
+    before = tree_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()  # shell command: whole-tree checkpoint
+    (repo / "a.txt").write_text("changed by the shell command\n")
+    (repo / "gen.log").write_text("ignored file made by the shell\n")
+    cp.before_change([repo / "a.txt", repo / "gen.log"])  # then an edit tool names them
+    (repo / "a.txt").write_text("then edited by a tool\n")
+    cp.end_turn()
+    cp.undo()
+    assert (repo / "a.txt").read_text() == "alpha\n"
+    state = tree_state(repo)
+    state.pop("gen.log", None)  # an ignored file first named after it appeared is kept, never lost
+    assert state == before
+
+
+def test_a_resumed_session_never_overwrites_earlier_checkpoints(repo: Path) -> None:
+    first = Checkpointer(repo, "same")
+    first.begin_turn(1)
+    first.before_change()
+    (repo / "a.txt").write_text("turn one\n")
+    first.end_turn()
+    resumed = Checkpointer(repo, "same")  # new process, the loop counts turns from 1 again
+    resumed.begin_turn(1)
+    resumed.before_change()
+    (repo / "a.txt").write_text("turn two\n")
+    resumed.end_turn()
+    assert [c.turn for c in resumed.list()] == [1, 2]
+    resumed.undo()
+    assert (repo / "a.txt").read_text() == "turn one\n"
+    resumed.undo()
+    assert (repo / "a.txt").read_text() == "alpha\n"
