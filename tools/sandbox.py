@@ -13,7 +13,6 @@ rows 15/26/27), because root inside a user namespace cannot edit files of unmapp
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import pwd
@@ -21,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -36,7 +36,8 @@ _SECRET_NAMES = frozenset({
     "credentials", "credentials.json", ".git-credentials", "secrets.json", "secrets.yaml",
     "secrets.yml", "service-account.json", ".htpasswd",
 })
-_SECRET_GLOBS = (".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore")
+_SECRET_PATTERN = re.compile(r"\.env\..+|.+\.(?:pem|key|p12|pfx|jks|keystore)", re.DOTALL)
+"""``.env.*`` and key/certificate files (one regex: this runs on every file name in the tree)."""
 _SECRET_TEMPLATES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
 _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
                         ".pytest_cache", ".ruff_cache", "site-packages"})
@@ -140,18 +141,30 @@ def take_notice(status: SandboxStatus, policy: SandboxPolicy = "auto") -> str | 
     return text
 
 
-def secret_files(root: Path, *, limit: int = 500) -> list[Path]:
+def secret_files(root: Path, *, limit: int = 500, budget: int = 20_000) -> list[Path]:
     """Existing secret-looking files in the workspace (real paths), for masking.
 
     Only existing files: binding onto a missing path makes bwrap create an empty file in the
-    host repo (SAFETY.md row 29). Dependency folders are skipped (certifi's cacert.pem is no secret).
+    host repo (SAFETY.md row 29). Dependency folders and virtualenvs are skipped (certifi's
+    cacert.pem is no secret). Breadth-first within a budget of directory entries, so a huge
+    ignored tree costs a bounded time (~0.1 s) while the shallow places secrets live are covered.
     """
     found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
-        for name in files:
-            if _is_secret_name(name):
-                real = Path(os.path.realpath(Path(folder) / name))
+    queue = deque([str(root)])
+    seen = 0
+    while queue and seen < budget:
+        try:
+            entries = list(os.scandir(queue.popleft()))
+        except OSError:
+            continue
+        seen += len(entries)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                venv = os.path.exists(entry.path + "/pyvenv.cfg")  # noqa: PTH110 - hot loop, no pathlib
+                if entry.name not in _SKIP_DIRS and not venv:
+                    queue.append(entry.path)
+            elif _is_secret_name(entry.name):
+                real = Path(os.path.realpath(entry.path))
                 if real.is_file():
                     found.append(real)
                     if len(found) >= limit:
@@ -164,7 +177,7 @@ def _is_secret_name(name: str) -> bool:
         return True
     if name in _SECRET_TEMPLATES:
         return False
-    return any(fnmatch.fnmatchcase(name, glob) for glob in _SECRET_GLOBS)
+    return _SECRET_PATTERN.fullmatch(name) is not None
 
 
 def run_as(root: Path) -> tuple[int | None, int | None]:
