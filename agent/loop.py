@@ -114,7 +114,10 @@ class Agent:
         """Run a prompt to the end from synchronous code."""
 
         async def collect() -> Result:
-            events = [event async for event in self.run(prompt, **kwargs)]
+            try:
+                events = [event async for event in self.run(prompt, **kwargs)]
+            finally:
+                await self.aclose()  # HTTP clients belong to this event loop, which asyncio.run closes
             finished = next((e for e in reversed(events) if isinstance(e, TurnFinished)), None)
             diffs = [e.diff for e in events if getattr(e, "diff", None)]
             return Result(text=finished.text if finished else "",

@@ -131,9 +131,11 @@ class OpenAICompatProvider:
         wire = [message_to_wire(m, self.entry.dialect) for m in messages]
         if self.redact and self.entry.is_remote:
             wire = [_redact_wire(m, self.redact) for m in wire]
+        params = request_params(self.entry, mode)
         body: dict[str, Any] = {"model": self.entry.model, "messages": wire, "stream": True,
                                 "stream_options": {"include_usage": True},
-                                "max_tokens": self.entry.max_output_tokens, **request_params(self.entry, mode)}
+                                "max_tokens": self.entry.max_output_tokens,
+                                **params.pop("extra_body", {}), **params}
         if tools:
             body["tools"] = tools
         return body
@@ -142,9 +144,15 @@ class OpenAICompatProvider:
                            ) -> AsyncIterator[ReasoningDelta | TextDelta | Notice | Completion]:
         import openai
 
+        # The body is already in wire format (built and validated by our own types), so it goes out as
+        # extra_body: the SDK's recursive TypedDict transform of a long conversation costs tens of ms
+        # per request and grows with every turn.
+        rest = {key: value for key, value in body.items() if key not in ("model", "stream")}
         try:
-            stream = await asyncio.wait_for(self.client().chat.completions.create(**body),
-                                            timeout=self.limits.request_timeout_s)
+            stream = await asyncio.wait_for(
+                self.client().chat.completions.create(model=body["model"], messages=[], stream=True,
+                                                      extra_body=rest),
+                timeout=self.limits.request_timeout_s)
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
         except (openai.APIConnectionError, asyncio.TimeoutError) as exc:

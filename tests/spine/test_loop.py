@@ -56,7 +56,10 @@ def tool_messages(body):
 
 
 async def run(agent, prompt="go", **kwargs):
-    return [event async for event in agent.run(prompt, **kwargs)]
+    try:
+        return [event async for event in agent.run(prompt, **kwargs)]
+    finally:
+        await agent.aclose()
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -255,3 +258,12 @@ async def test_events_round_trip_as_stream_json(scripted_server, tmp_path):
         line = to_json_line(event)
         assert from_json_line(line) == event
         assert json.loads(line)["type"]
+
+
+def test_run_sync_twice_reuses_the_agent_across_event_loops(scripted_server, tmp_path):
+    server = scripted_server([{"text": "first"}, {"text": "second"}])
+    agent = Agent(config_for(tmp_path, local=server, routing={"mode": "local"}), cwd=tmp_path, tools=[note])
+    assert agent.run_sync("one").text == "first"
+    second = agent.run_sync("two")
+    assert second.text == "second" and second.stop_reason == "completed"
+    assert [m["content"] for m in server.chat_requests()[1]["messages"] if m["role"] == "user"] == ["one", "two"]

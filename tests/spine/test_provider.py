@@ -17,11 +17,21 @@ READ_TOOL = {"type": "function", "function": {"name": "read_file", "description"
              "parameters": {"type": "object", "properties": {"path": {"type": "string"},
                                                               "limit": {"type": "integer"}}}}}
 FAST_LIMITS = LimitsConfig(max_retries=3, idle_timeout_s=3.0, request_timeout_s=20.0)
+_open_providers: list[OpenAICompatProvider] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_providers():
+    yield
+    while _open_providers:
+        await _open_providers.pop().aclose()
 
 
 def provider_for(server, *, limits=FAST_LIMITS, **entry) -> OpenAICompatProvider:
     model = ModelEntry(base_url=server.url, model="m", dialect=server.dialect, **entry)
-    return OpenAICompatProvider("local", model, limits)
+    provider = OpenAICompatProvider("local", model, limits)
+    _open_providers.append(provider)
+    return provider
 
 
 async def collect(provider, messages=None, tools=(READ_TOOL,), mode="fast"):
@@ -236,9 +246,11 @@ async def test_content_after_done_is_ignored(scripted_server):
 
 async def test_unreachable_endpoint_is_reported_not_hung():
     entry = ModelEntry(base_url="http://127.0.0.1:9/v1", model="m", dialect="ollama")
+    provider = OpenAICompatProvider("local", entry, FAST_LIMITS)
+    _open_providers.append(provider)
     started = time.monotonic()
     with pytest.raises(ProviderError) as info:
-        await collect(OpenAICompatProvider("local", entry, FAST_LIMITS))
+        await collect(provider)
     assert info.value.kind == "unreachable" and "127.0.0.1:9" in info.value.message
     assert time.monotonic() - started < 5
 
