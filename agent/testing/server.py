@@ -191,6 +191,9 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             body = self._read_body()
             self._record(body)
             path = self.path.split("?")[0].rstrip("/")
+            if path == "/api/create":
+                self._json(200, {"status": "success"})
+                return
             if path == "/api/show":
                 self._json(200, {"model_info": {"qwen35.context_length": 262144},
                                  "capabilities": ["completion", "tools", "thinking", "vision"]})
