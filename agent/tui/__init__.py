@@ -1,0 +1,1 @@
+"""The Textual terminal UI (``qagent`` with no ``-p``). Import :mod:`agent.tui.app` for ``run_tui``."""
