@@ -105,7 +105,7 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
         if killed:
             await _terminate(proc, run_id)
         else:
-            await _reap_leftovers(proc, run_id, pump)
+            await _reap_leftovers(proc, run_id, pump, scan=launch.kind != "bwrap")
         await _finish_pump(pump)
     except asyncio.CancelledError:
         await _terminate(proc, run_id)
@@ -182,11 +182,15 @@ async def _terminate(proc: asyncio.subprocess.Process, run_id: str) -> None:
     await asyncio.wait_for(_exited(proc), 5)
 
 
-async def _reap_leftovers(proc: asyncio.subprocess.Process, run_id: str, pump: asyncio.Task[None]) -> None:
-    """The command exited: give its output a moment to drain, then kill anything it left behind."""
+async def _reap_leftovers(proc: asyncio.subprocess.Process, run_id: str, pump: asyncio.Task[None], *,
+                          scan: bool) -> None:
+    """The command exited: give its output a moment to drain, then kill anything it left behind.
+
+    Under bwrap the kernel already killed the whole pid namespace with it, so no /proc scan is needed.
+    """
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.shield(pump), 0.05)
-    _signal_all(proc.pid, run_id, signal.SIGKILL)
+    _signal_all(proc.pid, run_id if scan else None, signal.SIGKILL)
 
 
 async def _finish_pump(pump: asyncio.Task[None]) -> None:
@@ -197,10 +201,10 @@ async def _finish_pump(pump: asyncio.Task[None]) -> None:
         pass
 
 
-def _signal_all(pgid: int, run_id: str, sig: signal.Signals) -> None:
+def _signal_all(pgid: int, run_id: str | None, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    for pid in marked_pids(run_id):
+    for pid in marked_pids(run_id) if run_id else ():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
