@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from agent.backups import BackupStore
 from agent.gitplumbing import (
     EMPTY_TREE,
     IDENTITY,
+    MAX_UNTRACKED_BYTES,
+    GitError,
+    Snapshot,
     find_repo,
     has_head,
     has_identity,
@@ -64,6 +68,8 @@ class _Turn:
     forced: set[str] = field(default_factory=set)
     """Ignored paths the tools named: snapshotted with ``git add -f``."""
     named: set[str] = field(default_factory=set)
+    skipped: frozenset[str] = frozenset()
+    """Untracked files too big to snapshot (see gitplumbing.MAX_UNTRACKED_BYTES)."""
 
 
 class Checkpointer:
@@ -77,6 +83,11 @@ class Checkpointer:
         self.top, self.git_dir = found if found else (None, None)
         self.available = found is not None
         self.notice: str | None = None
+        if self.available:
+            try:
+                prune_checkpoints(self.root)
+            except GitError:  # housekeeping must never block a session
+                pass
         self._turn: _Turn | None = None
         self._backups: BackupStore | None = None
         if not self.available:
@@ -111,24 +122,21 @@ class Checkpointer:
         if self._turn.commit is None:  # a resumed session restarts at 1: never reuse a number
             self._turn.number = max(self._turn.number, self._next_turn_number())
             run_git(self.top, "update-ref", "-d", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}")
-            tree = self._snapshot(self._turn.forced)
+            snap = self._snapshot(self._turn.forced)
+            tree, self._turn.skipped = snap.tree, snap.skipped
         else:  # ignored files first named later in the turn: add them if the checkpoint lacks them
             base = self._tree_of(self._turn.commit)
             missing = ignored - set(read_tree(self.top, base))
-            tree = self._snapshot(missing, base_tree=base, all_files=False)
-        self._turn.commit = self._commit(
-            tree, f"qagent checkpoint before turn {self._turn.number}", self._turn.forced
-        )
+            tree = self._snapshot(missing, base_tree=base, all_files=False).tree
+        self._turn.commit = self._commit(tree, f"qagent checkpoint before turn {self._turn.number}")
         run_git(self.top, "update-ref", self._ref(self._turn.number), self._turn.commit)
 
     def end_turn(self) -> None:
         """Record the tree the turn left, so a later undo ignores edits the user makes afterwards."""
         if self._backups is not None or self._turn is None or self._turn.commit is None:
             return
-        tree = self._snapshot(self._turn.forced)
-        commit = self._commit(
-            tree, f"qagent after turn {self._turn.number}", self._turn.forced, parent=self._turn.commit
-        )
+        tree = self._snapshot(self._turn.forced, skip=self._turn.skipped).tree
+        commit = self._commit(tree, f"qagent after turn {self._turn.number}", parent=self._turn.commit)
         run_git(self.top, "update-ref", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}", commit)
         self._turn = None
 
@@ -164,7 +172,8 @@ class Checkpointer:
             return None
         last = points[-1]
         before = read_tree(self.top, self._tree_of(last.commit))
-        now = read_tree(self.top, self._snapshot(_forced_of(self.top, last.commit)))
+        forced, skipped = _meta_of(self.top, last.commit)
+        now = read_tree(self.top, self._snapshot(forced, skip=skipped).tree)
         paths = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
         if not paths:
             return None
@@ -205,24 +214,28 @@ class Checkpointer:
     def _tree_of(self, commit: str) -> str:
         return run_git(self.top, "rev-parse", f"{commit}^{{tree}}").decode().strip()
 
-    def _commit(self, tree: str, title: str, forced: set[str], parent: str | None = None) -> str:
-        body = json.dumps({"forced": sorted(forced)})
+    def _commit(self, tree: str, title: str, parent: str | None = None) -> str:
+        assert self._turn is not None
+        body = json.dumps({"forced": sorted(self._turn.forced), "skipped": sorted(self._turn.skipped)})
         args = ["commit-tree", tree, "-m", title, "-m", body] + (["-p", parent] if parent else [])
         return run_git(self.top, *args, env=IDENTITY).decode().strip()
 
-    def _snapshot(self, forced: set[str], *, base_tree: str | None = None, all_files: bool = True) -> str:
-        return snapshot_tree(self.top, self.git_dir, forced, base_tree=base_tree, all_files=all_files)
+    def _snapshot(self, forced: set[str], **options: Any) -> Snapshot:
+        assert self.top is not None and self.git_dir is not None
+        return snapshot_tree(self.top, self.git_dir, forced, **options)
 
 
 # ---------------------------------------------------------------------- snapshot & restore
 
 
-def _forced_of(top: Path, commit: str) -> set[str]:
+def _meta_of(top: Path, commit: str) -> tuple[set[str], set[str]]:
+    """(forced, skipped) paths recorded in a checkpoint commit's message."""
     message = run_git(top, "log", "-1", "--format=%b", commit).decode()
     for line in message.splitlines():
         if line.startswith("{"):
-            return set(json.loads(line).get("forced", []))
-    return set()
+            meta = json.loads(line)
+            return set(meta.get("forced", [])), set(meta.get("skipped", []))
+    return set(), set()
 
 
 def list_checkpoints(root: Path) -> list[CheckpointInfo]:
@@ -248,6 +261,37 @@ def list_checkpoints(root: Path) -> list[CheckpointInfo]:
     return sorted(infos, key=lambda c: (c.time, c.turn))
 
 
+def prune_checkpoints(root: Path, *, keep_per_session: int = 50, max_age_days: float = 30,
+                      now: float | None = None) -> int:  # fmt: skip
+    """Drop old checkpoint refs (their objects then go with the user's next ``git gc``): all but
+    the newest ``keep_per_session`` turns of each session, and sessions idle for ``max_age_days``.
+    Returns how many refs were deleted."""
+    found = find_repo(Path(root))
+    if not found:
+        return 0
+    top = found[0]
+    fmt = "%(refname)%00%(committerdate:unix)"
+    out = run_git(top, "for-each-ref", f"--format={fmt}", "refs/qagent/").decode()
+    by_session: dict[str, list[tuple[int, str, int]]] = {}
+    for line in out.splitlines():
+        ref, when = line.split("\0")
+        parts = ref.split("/")
+        if len(parts) == 5 and parts[-1].isdigit():
+            by_session.setdefault(parts[3], []).append((int(parts[4]), ref, int(when)))
+    limit = (now if now is not None else time.time()) - max_age_days * 86400
+    doomed = []
+    for refs in by_session.values():
+        turns = sorted({turn for turn, _, _ in refs})
+        if max(when for _, _, when in refs) < limit:
+            doomed += [ref for _, ref, _ in refs]
+        elif len(turns) > keep_per_session:
+            old = set(turns[:-keep_per_session])
+            doomed += [ref for turn, ref, _ in refs if turn in old]
+    if doomed:
+        run_git(top, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in doomed).encode())
+    return len(doomed)
+
+
 def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     """Restore the paths changed by ``point``'s turn to their state before it, then retire it.
 
@@ -257,22 +301,18 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     if not found:
         return UndoResult([], [], "not a git repository")
     top, git_dir = found
-    forced = _forced_of(top, point.commit)
+    forced, skipped = _meta_of(top, point.commit)
     before = read_tree(top, f"{point.commit}^{{tree}}")
-    now_tree = snapshot_tree(top, git_dir, forced)
+    now_snap = snapshot_tree(top, git_dir, forced, skip=skipped)
+    now_tree = now_snap.tree
     now = read_tree(top, now_tree)
     after_ref = f"{AFTER_ROOT}/{point.session}/{point.turn}"
     after = read_tree(top, f"{after_ref}^{{tree}}") if point.has_after else now
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
     todo = [p for p in changed if before.get(p) != now.get(p)]
     later_edits = [p for p in todo if point.has_after and now.get(p) != after.get(p)]
-    saved = (
-        run_git(
-            top, "commit-tree", now_tree, "-m", f"qagent state before undoing turn {point.turn}", env=IDENTITY
-        )
-        .decode()
-        .strip()
-    )
+    title = f"qagent state before undoing turn {point.turn}"
+    saved = run_git(top, "commit-tree", now_tree, "-m", title, env=IDENTITY).decode().strip()
     run_git(top, "update-ref", f"refs/qagent/undone/{point.session}/{point.turn}", saved)
     deleted = [p for p in todo if p not in before and p in now]
     for path in sorted(deleted, reverse=True):
@@ -287,6 +327,11 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
         message += (
             f"; also reverted later edits to {', '.join(later_edits)} "
             f"(saved in refs/qagent/undone/{point.session}/{point.turn})"
+        )
+    if now_snap.skipped:
+        big = ", ".join(sorted(now_snap.skipped))
+        message += (
+            f"; not covered (untracked files over {MAX_UNTRACKED_BYTES >> 20} MB, left as they are): {big}"
         )
     return UndoResult(restored, deleted, message)
 

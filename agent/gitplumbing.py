@@ -11,8 +11,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.backups import atomic_write
 
@@ -24,6 +26,8 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "qagent@localhost",
 }
 """Used for checkpoint objects, which never land on a user's branch."""
+MAX_UNTRACKED_BYTES = 50 * 1024 * 1024
+"""Untracked files above this size are left out of checkpoints (and so never touched by undo)."""
 _FILTER_ATTRS = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
 
 
@@ -79,16 +83,24 @@ def ignored_paths(top: Path, paths: set[str]) -> set[str]:
     return {p.decode() for p in proc.stdout.split(b"\0") if p}
 
 
+class Snapshot(NamedTuple):
+    tree: str
+    skipped: frozenset[str]
+    """Untracked files left out for their size (never snapshotted, never touched by undo)."""
+
+
 def snapshot_tree(
     top: Path,
     git_dir: Path,
-    forced: set[str] = frozenset(),  # type: ignore[assignment]
+    forced: Iterable[str] = (),
     *,
     base_tree: str | None = None,
     all_files: bool = True,
-) -> str:
+    skip: Iterable[str] = (),
+) -> Snapshot:
     """Write the working tree (tracked + untracked non-ignored, plus ``forced`` paths even if
-    ignored) as a tree object, using a throwaway index. Returns the tree id."""
+    ignored, minus ``skip`` and untracked files over :data:`MAX_UNTRACKED_BYTES`) as a tree
+    object, using a throwaway index."""
     with tempfile.TemporaryDirectory(prefix="qagent-idx-") as tmp:
         index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(index)}
@@ -96,17 +108,39 @@ def snapshot_tree(
             run_git(top, "read-tree", base_tree, env=env)
         elif (git_dir / "index").is_file():
             shutil.copyfile(git_dir / "index", index)  # its stat cache spares rehashing unchanged files
+        skipped: set[str] = set(skip)
         if all_files:
-            run_git(top, "add", "-A", "--ignore-errors", "--", ".", env=env)
+            skipped |= _large_untracked(top, env)
+            excludes = [f":(exclude,literal){p}" for p in sorted(skipped)]
+            run_git(top, "add", "-A", "--ignore-errors", "--", ".", *excludes, env=env)
         present = [p for p in sorted(forced) if (top / p).is_file() or (top / p).is_symlink()]
         if present:
             run_git(top, "add", "-f", "--", *present, env=env)
         _store_raw_bytes(top, env, None if all_files else present)
-        return run_git(top, "write-tree", env=env).decode().strip()
+        tree = run_git(top, "write-tree", env=env).decode().strip()
+        return Snapshot(tree, frozenset(skipped))
+
+
+def _large_untracked(top: Path, env: dict[str, str]) -> set[str]:
+    """Untracked, non-ignored files too big to copy into the user's object store every turn."""
+    listing = run_git(top, "ls-files", "-z", "--others", "--exclude-standard", env=env)
+    big = set()
+    for raw in listing.split(b"\0"):
+        if raw:
+            try:
+                if (top / raw.decode()).lstat().st_size > MAX_UNTRACKED_BYTES:
+                    big.add(raw.decode())
+            except OSError:
+                continue
+    return big
 
 
 def _store_raw_bytes(top: Path, env: dict[str, str], only: list[str] | None) -> None:
-    """Replace filtered blobs (eol conversion, clean filters) by the file's exact bytes."""
+    """Replace filtered blobs (eol conversion, clean filters) by the file's exact bytes.
+
+    Only files whose bytes a filter could have changed are re-hashed: those under a ``filter``,
+    ``ident`` or ``working-tree-encoding`` attribute, and text-converted files that contain CR.
+    """
     if only is not None and not only:
         return
     listing = run_git(top, "ls-files", "-s", "-z", *(["--", *only] if only else []), env=env)
@@ -119,41 +153,27 @@ def _store_raw_bytes(top: Path, env: dict[str, str], only: list[str] | None) -> 
                 entries[path.decode()] = mode.decode()
     if not entries:
         return
-    autocrlf = git_config(top, "core.autocrlf") in ("true", "input")
-    if autocrlf:
-        suspects = list(entries)
-    else:
-        attrs = run_git(
-            top,
-            "check-attr",
-            "-z",
-            "--stdin",
-            *_FILTER_ATTRS,
-            env=env,
-            stdin="\0".join(entries).encode() + b"\0",
-        ).split(b"\0")
-        suspects = sorted(
-            {
-                attrs[i].decode()
-                for i in range(0, len(attrs) - 2, 3)
-                if attrs[i + 2] not in (b"unspecified", b"unset")
-            }
-        )
-    suspects = [p for p in suspects if (top / p).is_file() and not (top / p).is_symlink()]
+    converting = git_config(top, "core.autocrlf") in ("true", "input")
+    attrs = run_git(top, "check-attr", "-z", "--stdin", *_FILTER_ATTRS, env=env,
+                    stdin="\0".join(entries).encode() + b"\0").split(b"\0")  # fmt: skip
+    set_attrs: dict[str, set[str]] = {}
+    for i in range(0, len(attrs) - 2, 3):
+        if attrs[i + 2] not in (b"unspecified", b"unset"):
+            set_attrs.setdefault(attrs[i].decode(), set()).add(attrs[i + 1].decode())
+    suspects = []
+    for path in entries if converting else set_attrs:
+        full = top / path
+        if full.is_symlink() or not full.is_file() or full.stat().st_size > MAX_UNTRACKED_BYTES:
+            continue
+        if (
+            set_attrs.get(path, set()) & {"filter", "ident", "working-tree-encoding"}
+            or b"\r" in full.read_bytes()
+        ):
+            suspects.append(path)
     if not suspects:
         return
-    shas = (
-        run_git(
-            top,
-            "hash-object",
-            "-w",
-            "--no-filters",
-            "--stdin-paths",
-            stdin="\n".join(suspects).encode() + b"\n",
-        )
-        .decode()
-        .split()
-    )
+    shas = run_git(top, "hash-object", "-w", "--no-filters", "--stdin-paths",
+                   stdin="\n".join(suspects).encode() + b"\n").decode().split()  # fmt: skip
     info = "".join(f"{entries[p]} {sha}\t{p}\n" for p, sha in zip(suspects, shas, strict=True))
     run_git(top, "update-index", "--index-info", env=env, stdin=info.encode())
 

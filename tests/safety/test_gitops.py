@@ -273,3 +273,56 @@ def test_a_resumed_session_never_overwrites_earlier_checkpoints(repo: Path) -> N
     assert (repo / "a.txt").read_text() == "turn one\n"
     resumed.undo()
     assert (repo / "a.txt").read_text() == "alpha\n"
+
+
+def test_huge_untracked_files_are_left_out_not_copied_into_git(repo: Path) -> None:
+    from agent.gitplumbing import MAX_UNTRACKED_BYTES
+
+    big = repo / "dataset.bin"
+    with big.open("wb") as handle:  # sparse: large apparent size, no disk use
+        handle.truncate(MAX_UNTRACKED_BYTES + 1)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "a.txt").write_text("agent\n")
+    with big.open("r+b") as handle:
+        handle.write(b"agent touched the dataset")
+    cp.end_turn()
+    result = cp.undo()
+    assert (repo / "a.txt").read_text() == "alpha\n"
+    assert big.exists() and big.read_bytes()[:5] == b"agent"  # never deleted, never rewritten
+    assert "not covered" in result.message and "dataset.bin" in result.message
+    objects = sum(f.stat().st_size for f in (repo / ".git" / "objects").rglob("*") if f.is_file())
+    assert objects < 5_000_000
+
+
+def test_text_attributes_everywhere_still_restore_exact_bytes(repo: Path) -> None:
+    (repo / ".gitattributes").write_text("* text=auto\n")
+    (repo / "crlf.txt").write_bytes(b"a\r\nb\r\n")
+    (repo / "lf.txt").write_bytes(b"plain\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "attrs")
+    (repo / "crlf.txt").write_bytes(b"dirty\r\nedit\r\n")  # the user's CRLF edit, before the turn
+    before = tree_state(repo)
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "crlf.txt").write_bytes(b"agent\n")
+    (repo / "lf.txt").write_bytes(b"agent\n")
+    cp.undo()
+    assert tree_state(repo) == before
+
+
+def test_old_checkpoints_are_pruned(repo: Path) -> None:
+    import time
+
+    cp = Checkpointer(repo, "busy")
+    for turn in range(1, 5):
+        cp.begin_turn(turn)
+        cp.before_change()
+        (repo / "a.txt").write_text(f"turn {turn}\n")
+        cp.end_turn()
+    assert gitops.prune_checkpoints(repo, keep_per_session=2) == 4  # turns 1, 2: before + after refs
+    assert [c.turn for c in cp.list()] == [3, 4]
+    assert gitops.prune_checkpoints(repo, max_age_days=30, now=time.time() + 31 * 86400) == 4
+    assert cp.list() == [] and git(repo, "for-each-ref", "refs/qagent/") == ""
