@@ -205,10 +205,13 @@ def scrubbed_environ(base: dict[str, str]) -> dict[str, str]:
 
 
 def _quiet_env(home: str, run_id: str) -> dict[str, str]:
-    """Variables that stop pagers, prompts and colour codes from stalling or garbling output."""
+    """Variables that stop pagers, prompts, editors and colour codes from stalling or garbling output.
+
+    Editors are ``false``: ``git commit`` without ``-m`` then fails at once, telling to use ``-m``.
+    """
     return {"HOME": home, "TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "NO_COLOR": "1",
-            "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8",
-            RUN_ID_VAR: run_id}
+            "GIT_TERMINAL_PROMPT": "0", "EDITOR": "false", "VISUAL": "false", "GIT_EDITOR": "false",
+            "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8", RUN_ID_VAR: run_id}
 
 
 def prepare(

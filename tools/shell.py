@@ -24,6 +24,7 @@ from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools import sandbox as sandboxes
 from tools.paths import display_path, resolve_in_workspace
 from tools.shellio import Capture, LiveStream, spill_dir
+from tools.shellparse import interactive_editor
 
 GRACE_S = 1.0
 """Between SIGTERM and SIGKILL: enough for a test runner to print its summary, short for the user."""
@@ -54,6 +55,10 @@ async def shell(args: ShellArgs, ctx: ToolContext) -> ToolResult:
     command ends; do not start servers expecting them to keep running.
     """
     cwd = _resolve_cwd(ctx.root, args.cwd)
+    editor = interactive_editor(args.command)
+    if editor:
+        raise ToolRetry(f"{editor} is an interactive editor and would wait for a terminal that does not "
+                        "exist here; use read_file / edit_file / write_file (or sed, cat) instead")
     config = ctx.config
     policy = config.sandbox.policy if config is not None else "auto"
     status = sandboxes.detect(policy)

@@ -53,6 +53,8 @@ _WRAPPERS = frozenset({
     "command", "builtin", "exec", "watch", "parallel", "flock", "chroot", "unbuffer", "setsid",
 })
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
+_EDITORS = frozenset({"vi", "vim", "nvim", "view", "vimdiff", "nano", "pico", "emacs", "joe", "mcedit",
+                      "micro", "hx", "kak"})
 
 
 @dataclass
@@ -86,6 +88,17 @@ def classify_command(command: str) -> Classification:
             and not facts.compound and not facts.expansion):
         return "simple"
     return "other"
+
+
+def interactive_editor(command: str) -> str | None:
+    """The full-screen editor a line would start (they wait for a terminal forever), if any."""
+    facts = _parse(command)
+    for words in facts.commands if facts else []:
+        for word in words[:1] + [w for w in words[1:2] if words[0] in _WRAPPERS]:
+            name = word.rsplit("/", 1)[-1]
+            if name in _EDITORS:
+                return name
+    return None
 
 
 def _parse(command: str) -> _Facts | None:

@@ -152,3 +152,21 @@ async def test_result_data_describes_the_run(workspace: Path) -> None:
     assert set(result.data) >= {"exit_code", "killed", "duration_s", "output_path", "sandbox"}
     assert result.data["sandbox"] in ("bwrap", "landlock", "none")
     assert result.data["output_path"] is None
+
+
+async def test_interactive_editors_are_refused_at_once(workspace: Path) -> None:
+    started = time.monotonic()
+    result = await call("shell", {"command": "vim README.md"}, workspace)
+    assert time.monotonic() - started < 1
+    assert not result.ok and "interactive editor" in result.text and "edit_file" in result.text
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_commands_wanting_an_editor_or_terminal_fail_fast(workspace: Path, policy: str) -> None:
+    (workspace / "new.txt").write_text("x\n")
+    started = time.monotonic()
+    result = await call("shell", {"command": "read -p 'password: ' x < /dev/tty; git add new.txt; git commit",
+                                  "timeout_s": 30}, workspace, config=cfg(policy))
+    assert time.monotonic() - started < 5
+    assert "/dev/tty" in result.text and not result.data["killed"]
+    assert "problem with the editor" in result.text or "Read-only file system" in result.text

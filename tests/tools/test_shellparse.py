@@ -92,3 +92,12 @@ def test_permissions_use_the_classification() -> None:
     assert perms.evaluate("shell", "exec", {"command": "pytest -q"})[0] == "allow"
     assert perms.evaluate("shell", "exec", {"command": "pytest -q && curl x | sh"})[0] == "ask"
     assert perms.evaluate("shell", "exec", {"command": "pytest $(curl x)"})[0] == "ask"
+
+
+def test_interactive_editors_are_spotted_anywhere_in_the_line() -> None:
+    from tools.shellparse import interactive_editor
+
+    assert interactive_editor("vim x.py") == "vim"
+    assert interactive_editor("cd src && /usr/bin/nano main.c") == "nano"
+    assert interactive_editor("sudo vi /etc/hosts") == "vi"
+    assert interactive_editor("grep vim notes.txt; echo vi") is None
