@@ -180,6 +180,29 @@ def _is_secret_name(name: str) -> bool:
     return _SECRET_PATTERN.fullmatch(name) is not None
 
 
+def venv_interpreters(root: Path, home: str) -> list[str]:
+    """Python installations under $HOME that the workspace's virtualenvs point at.
+
+    The tmpfs over $HOME would otherwise break ``.venv/bin/python`` for pyenv and uv users (their
+    interpreters live in ~/.pyenv or ~/.local/share/uv); only those installation folders are shown,
+    read-only, not the rest of the home folder.
+    """
+    found: list[str] = []
+    prefix = home.rstrip("/") + "/"
+    for cfg in root.glob("*/pyvenv.cfg"):
+        try:
+            lines = cfg.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.partition("=")
+            if key.strip() == "home" and value.strip().startswith(prefix):
+                install = str(Path(value.strip()).parent)
+                if install.rstrip("/") + "/" != prefix and install not in found:
+                    found.append(install)
+    return found
+
+
 def run_as(root: Path) -> tuple[int | None, int | None]:
     """As root, run commands as the workspace owner (root inside a userns cannot edit their files)."""
     if os.geteuid() != 0:
@@ -256,9 +279,8 @@ def _bwrap_launch(shell: list[str], *, root: Path, cwd: Path, home: str, uid: in
         argv += ["--tmpfs", home]
     else:
         home = "/tmp"
-    for path in extra:
-        expanded = str(Path(path).expanduser())
-        argv += ["--ro-bind-try", expanded, expanded]
+    for path in [*(str(Path(p).expanduser()) for p in extra), *venv_interpreters(root, home)]:
+        argv += ["--ro-bind-try", path, path]
     for folder in visible:
         argv += ["--ro-bind", str(folder), str(folder)]
     # Later binds override earlier ones: the repo first, then its read-only and masked parts.

@@ -182,3 +182,23 @@ def test_loopback_server_is_reachable_from_the_host(loopback_server) -> None:  #
     with socket.create_connection(("127.0.0.1", loopback_server.port), timeout=3) as sock:
         sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
         assert sock.recv(64).startswith(b"HTTP/1.0 200")
+
+
+@needs_bwrap
+async def test_venv_interpreters_under_home_stay_usable(workspace: Path) -> None:
+    """pyenv/uv interpreters live in $HOME, which is a tmpfs: only their folders are shown."""
+    install = Path(tempfile.mkdtemp(prefix=".qagent-test-python-", dir=Path.home()))
+    sibling = Path(tempfile.mkdtemp(prefix=".qagent-test-private-", dir=Path.home()))
+    try:
+        (install / "bin").mkdir()
+        (install / "bin" / "python3").write_text("fake interpreter\n")
+        (sibling / "secret.txt").write_text("home canary\n")
+        (workspace / ".venv").mkdir()
+        (workspace / ".venv" / "pyvenv.cfg").write_text(f"home = {install}/bin\nversion = 3.11.7\n")
+        command = f"cat {install}/bin/python3; cat {sibling}/secret.txt; touch {install}/bin/x"
+        result = await call("shell", {"command": command}, workspace)
+        assert "fake interpreter" in result.text and "home canary" not in result.text
+        assert not (install / "bin" / "x").exists()
+    finally:
+        shutil.rmtree(install)
+        shutil.rmtree(sibling)
