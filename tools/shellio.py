@@ -144,7 +144,8 @@ class Capture:
         lines = max(self.total_lines - self.head.count(b"\n") - tail.count(b"\n"), 0)
         where = f"full output in {self.spill_path}"
         if self.spill_truncated:
-            where += f" (first {self._spill_cap // (1024 * 1024)} MB only)"
+            mb, rest = divmod(self._spill_cap, 1024 * 1024)
+            where += f" (first {mb} MB only)" if mb and not rest else f" (first {self._spill_cap} bytes only)"
         marker = (f"\n[... {lines} lines / {omitted} bytes omitted of {self.total_bytes} bytes; "
                   f"{where}; read parts of it with sed -n 'A,Bp' or grep ...]\n")
         return sanitize(decode(bytes(self.head))) + marker + sanitize(decode(tail))
