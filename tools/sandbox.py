@@ -141,6 +141,14 @@ def take_notice(status: SandboxStatus, policy: SandboxPolicy = "auto") -> str | 
     return text
 
 
+def startup_notice(policy: SandboxPolicy = "auto") -> str | None:
+    """Probe now (once per process) and return the one-time notice for the user, if any.
+
+    Front ends call this at start-up and show it as a ``Notice``; the shell tool then stays quiet.
+    """
+    return take_notice(detect(policy), policy)
+
+
 def secret_files(root: Path, *, limit: int = 500, budget: int = 20_000) -> list[Path]:
     """Existing secret-looking files in the workspace (real paths), for masking.
 
