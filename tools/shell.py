@@ -108,12 +108,12 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
         killed = await _wait(proc, args.timeout_s, ctx.cancelled)
         killed_at = time.monotonic() - started
         if killed:
-            await _terminate(proc, run_id)
+            await _terminate(proc, run_id, sandboxed=launch.kind == "bwrap")
         else:
             await _reap_leftovers(proc, run_id, pump, scan=launch.kind != "bwrap")
         await _finish_pump(pump)
     except asyncio.CancelledError:
-        await _terminate(proc, run_id)
+        await _terminate(proc, run_id, sandboxed=launch.kind == "bwrap")
         pump.cancel()
         raise
     finally:
@@ -178,9 +178,18 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
     return proc.returncode
 
 
-async def _terminate(proc: asyncio.subprocess.Process, run_id: str) -> None:
-    """SIGTERM to the group and marked strays, a grace period, then SIGKILL to whatever is left."""
-    _signal_all(proc.pid, run_id, signal.SIGTERM)
+async def _terminate(proc: asyncio.subprocess.Process, run_id: str, *, sandboxed: bool) -> None:
+    """SIGTERM to the group and marked strays, a grace period, then SIGKILL to whatever is left.
+
+    Under bwrap the group holds only bwrap itself, whose death kills the sandbox at once; so the
+    SIGTERM goes to the sandboxed processes (found by marker) to give them their grace period.
+    """
+    if sandboxed:
+        for pid in marked_pids(run_id):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+    else:
+        _signal_all(proc.pid, run_id, signal.SIGTERM)
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(_exited(proc), GRACE_S)
     _signal_all(proc.pid, run_id, signal.SIGKILL)

@@ -170,3 +170,11 @@ async def test_commands_wanting_an_editor_or_terminal_fail_fast(workspace: Path,
     assert time.monotonic() - started < 5
     assert "/dev/tty" in result.text and not result.data["killed"]
     assert "problem with the editor" in result.text or "Read-only file system" in result.text
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_timeout_gives_a_grace_period_before_sigkill(workspace: Path, policy: str) -> None:
+    command = "trap 'echo cleaning up; exit 3' TERM; echo running; sleep 100 & wait"
+    result = await call("shell", {"command": command, "timeout_s": 1}, workspace, config=cfg(policy))
+    assert "running" in result.text and "cleaning up" in result.text, result.text
+    assert result.data["killed"]
