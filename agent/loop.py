@@ -9,6 +9,7 @@ or a budget stops it. It never prints: front ends read the events. The work runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class Agent:
         self.session_id = session_id
         self._system_prompt = system_prompt
         self._task: asyncio.Task[None] | None = None
+        self._runner: ToolRunner | None = None
+        self._side = False
         self._providers: dict[str, Any] = {}
         self.total = Usage()
         self.total_cost = 0.0
@@ -154,43 +157,23 @@ class Agent:
         self._call_hooks("begin_turn", self.turn)
         emit(TurnStarted(turn=self.turn, route=route or self.config.routing.mode, prompt=prompt))
         self._append(Message(role="user", content=prompt, images=tuple(images)))
-        runner = ToolRunner(self, emit)
         signals = StepSignals(prompt=prompt, images=bool(images), model_override=model, route_override=route,
                               mode_override=mode)
         final_text, stop = "", "completed"
         try:
-            for step in range(self.config.limits.max_turns):
-                signals.step = step
-                decision = self.router.decide(signals, self._conversation())
-                emit(decision.event())
-                completion, decision = await self._complete(decision, signals, emit)
-                if completion is None:
-                    stop = "error"
-                    break
-                self._account(decision, completion, emit)
-                self._append(completion.message)
-                final_text = completion.message.content
-                if not completion.message.tool_calls:
-                    if completion.truncated:
-                        emit(Notice(level="warning", text="the reply hit the output limit and was cut off"))
-                        stop = "length"
-                    break
-                outcome = await runner.run_calls(completion.message.tool_calls, truncated=completion.truncated)
-                signals.after_tools = True
-                signals.failures = signals.failures + outcome.failed_edits if outcome.failed_edits else 0
-                if outcome.repeated:
-                    raise _Stop("repetition", outcome.repeated)
-                self._check_cost()
+            from agent.architect import run_architect, wants_architect
+
+            if wants_architect(self, signals):
+                final_text, stop = await run_architect(self, signals, emit)
             else:
-                stop = "max_turns"
-                emit(Notice(level="warning", text=f"stopped after {self.config.limits.max_turns} model requests "
-                            "(--max-turns)"))
+                final_text, stop = await self._steps(signals, emit)
         except _Stop as exc:
             stop = exc.reason
             emit(Notice(level="warning", text=exc.message))
         except asyncio.CancelledError:
             stop = "interrupted"
-            runner.close_open_calls("interrupted by the user before it finished")
+            if self._runner is not None:
+                self._runner.close_open_calls("interrupted by the user before it finished")
             emit(Notice(level="info", text="interrupted"))
         except ProviderError as exc:
             stop = "error"
@@ -201,6 +184,59 @@ class Agent:
             prompt_tokens=self.total.prompt_tokens, completion_tokens=self.total.completion_tokens,
             cache_hit_tokens=self.total.cache_hit_tokens, cost_usd=round(self.total_cost, 6),
             saved_vs_remote_usd=round(self.saved_vs_remote, 6))))
+
+    async def _steps(self, signals: StepSignals, emit: Any, fixed: RouteDecision | None = None,
+                     max_steps: int | None = None) -> tuple[str, str]:
+        """Model steps until an answer without tool calls; returns (final text, stop reason).
+
+        ``fixed`` pins every step to one model and mode (the architect/editor phases).
+        """
+        runner = self._runner = ToolRunner(self, emit)
+        final_text = ""
+        for step in range(max_steps or self.config.limits.max_turns):
+            signals.step = step
+            decision = fixed or self.router.decide(signals, self._conversation())
+            emit(decision.event())
+            completion, decision = await self._complete(decision, signals, emit)
+            if completion is None:
+                return final_text, "error"
+            self._account(decision, completion, emit)
+            self._append(completion.message)
+            final_text = completion.message.content
+            if not completion.message.tool_calls:
+                if completion.truncated:
+                    emit(Notice(level="warning", text="the reply hit the output limit and was cut off"))
+                    return final_text, "length"
+                return final_text, "completed"
+            outcome = await runner.run_calls(completion.message.tool_calls, truncated=completion.truncated)
+            signals.after_tools = True
+            signals.failures = signals.failures + outcome.failed_edits if outcome.failed_edits else 0
+            if outcome.repeated:
+                raise _Stop("repetition", outcome.repeated)
+            self._check_cost()
+        emit(Notice(level="warning", text=f"stopped after {max_steps or self.config.limits.max_turns} model "
+                    "requests (--max-turns)"))
+        return final_text, "max_turns"
+
+    @contextlib.asynccontextmanager
+    async def side_conversation(self, toolset: Toolset | None = None) -> AsyncIterator[list[Message]]:
+        """A separate conversation (architect plan, per-file edits) sharing tools, budgets and accounting.
+
+        Its messages are not part of the main conversation nor the session log; an interrupt inside
+        it answers its own open calls before the main conversation is restored.
+        """
+        saved = (self.messages, self.toolset, self._runner, self._side)
+        self.messages, self._side = [], True
+        if toolset is not None:
+            self.toolset = toolset
+        try:
+            yield self.messages
+        except asyncio.CancelledError:
+            if self._runner is not None and self._runner is not saved[2]:
+                self._runner.close_open_calls("interrupted by the user")
+            raise
+        finally:
+            self.messages, self.toolset, self._runner, self._side = saved
 
     async def _complete(self, decision: RouteDecision, signals: StepSignals, emit: Any
                         ) -> tuple[Completion | None, RouteDecision]:
@@ -269,7 +305,8 @@ class Agent:
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)
-        self._call_hooks("on_message", message)
+        if not self._side:
+            self._call_hooks("on_message", message)
 
     def _call_hooks(self, name: str, *args: Any) -> None:
         for hook in self.hooks:

@@ -180,8 +180,12 @@ class Router:
                 return f"needs ~{tokens:,} tokens, more than {self.local}'s usable {usable:,}"
         if s.step >= max(8, int(self.config.limits.max_turns * 0.6)):
             return f"escalating: step {s.step + 1} without finishing locally"
-        if REPO_SCALE.search(s.prompt):
-            return "repository-scale task (" + REPO_SCALE.search(s.prompt).group(0) + ")"  # type: ignore[union-attr]
+        return self._scale_reason(s)
+
+    def _scale_reason(self, s: StepSignals) -> str | None:
+        match = REPO_SCALE.search(s.prompt)
+        if match:
+            return f"repository-scale task ({match.group(0)})"
         files = s.files_involved or mentioned_paths(s.prompt, self.root)
         if len(files) >= 3:
             return f"multi-file change ({len(files)} files involved)"
@@ -198,6 +202,14 @@ class Router:
         if THINKING_WORDS.search(s.prompt) or REPO_SCALE.search(s.prompt):
             return "thinking", "thinking for planning/diagnosis"
         return "fast", "fast for a mechanical edit"
+
+    def architect_reason(self, s: StepSignals) -> str | None:
+        """Why this task suits architect/editor (repository scale or many files), when both models work."""
+        if self._usable(self.local) or self._usable(self.remote):
+            return None
+        if FORCE_REMOTE.search(s.prompt) or FORCE_LOCAL.search(s.prompt):
+            return None
+        return self._scale_reason(s)
 
     # ------------------------------------------------------------------ failures
     def report_failure(self, name: str, kind: str) -> None:

@@ -1,0 +1,134 @@
+"""Architect / editor: the remote model plans, the local model edits each file, the remote model reviews.
+
+For repository-scale work the expensive model's strength is the plan and the review; the per-file
+edits are mechanical and go to the free, private local model. Each phase is a side conversation
+with its own pinned route, and every phase is visible in events (RouteDecided with its reason,
+Notices for the plan and for escalations).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import prompts
+from agent.events import Event, Notice, ToolCallFinished
+from agent.messages import Message
+from agent.routing import RouteDecision, StepSignals
+from tools import Toolset
+
+if TYPE_CHECKING:
+    from agent.loop import Agent
+
+PLAN_STEPS, REVIEW_STEPS = 16, 8
+DIFF_CAP = 60_000
+
+
+def wants_architect(agent: Agent, signals: StepSignals) -> bool:
+    """Only in auto routing, for repository-scale tasks, when both models can be used."""
+    routing = agent.config.routing
+    if not routing.architect or routing.mode != "auto" or signals.model_override or signals.images:
+        return False
+    if signals.route_override not in (None, "auto") or agent.router.pinned:
+        return False
+    return agent.router.architect_reason(signals) is not None
+
+
+def parse_plan(text: str) -> dict[str, Any] | None:
+    """The plan JSON from the architect's answer (fenced or bare), or None."""
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.S)
+    candidates = [fenced.group(1)] if fenced else []
+    start, end = text.find("{"), text.rfind("}")
+    if start != -1 and end > start:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            plan = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        files = plan.get("files") if isinstance(plan, dict) else None
+        if isinstance(files, list) and all(isinstance(f, dict) and f.get("path") and f.get("change")
+                                           for f in files):
+            return plan
+    return None
+
+
+def _decision(agent: Agent, name: str, mode: str, reason: str) -> RouteDecision:
+    return RouteDecision(model=name, endpoint=agent.config.models[name].base_url, mode=mode,  # type: ignore[arg-type]
+                         reason=reason)
+
+
+async def _phase(agent: Agent, emit: Any, prompt: str, decision: RouteDecision, signals: StepSignals,
+                 toolset: Toolset | None, max_steps: int) -> tuple[str, str]:
+    async with agent.side_conversation(toolset):
+        agent._append(Message(role="user", content=prompt))
+        phase_signals = StepSignals(prompt=signals.prompt)
+        return await agent._steps(phase_signals, emit, fixed=decision, max_steps=max_steps)
+
+
+def _read_only(agent: Agent) -> Toolset:
+    return Toolset(t for t in agent.toolset if t.kind == "read")
+
+
+def _repo_map(agent: Agent) -> str:
+    try:
+        from agent.context.repomap import RepoMap
+
+        rendered = RepoMap(agent.cwd).render(4096)
+    except Exception:  # the plan can still be made with the tools
+        return ""
+    return f"\nRepository map (most relevant files first):\n{rendered}" if rendered else ""
+
+
+def _combined_diff(agent: Agent, diffs: list[str]) -> str:
+    if (agent.cwd / ".git").exists():
+        result = subprocess.run(["git", "-C", str(agent.cwd), "diff", "--no-color"], capture_output=True,
+                                text=True)
+        if result.returncode == 0 and result.stdout:
+            return result.stdout[:DIFF_CAP]
+    return "".join(diffs)[:DIFF_CAP]
+
+
+async def run_architect(agent: Agent, signals: StepSignals, emit: Any) -> tuple[str, str]:
+    router = agent.router
+    local, remote = router.local, router.remote
+    emit(Notice(text=f"architect/editor: {remote} plans ({router.architect_reason(signals)}), {local} edits "
+                     f"each file, {remote} reviews"))
+    plan_prompt = prompts.render("architect", request=signals.prompt, repo_map=_repo_map(agent))
+    plan_text, stop = await _phase(agent, emit, plan_prompt, _decision(agent, remote, "thinking", "architect: plan"),
+                                   signals, _read_only(agent), PLAN_STEPS)
+    plan = parse_plan(plan_text) if stop == "completed" else None
+    if plan is None:
+        emit(Notice(level="warning", text=f"the architect's plan was not usable JSON; {remote} does the task itself"))
+        return await agent._steps(signals, emit)
+    files = plan["files"]
+    emit(Notice(text=f"plan: {len(files)} file(s): " + ", ".join(f["path"] for f in files)))
+    diffs: list[str] = []
+
+    def capture(event: Event) -> None:
+        if isinstance(event, ToolCallFinished) and event.diff:
+            diffs.append(event.diff)
+        emit(event)
+
+    results = []
+    for item in files:
+        edit_prompt = prompts.render("editor", summary=plan.get("summary", ""), path=item["path"],
+                                     change=item["change"])
+        text, stop = await _phase(agent, capture, edit_prompt, _decision(agent, local, "fast", f"editor: {item['path']}"),
+                                  signals, None, max(4, agent.config.limits.max_turns // 2))
+        if stop != "completed":
+            emit(Notice(level="warning", text=f"{local} could not finish {item['path']} ({stop}); escalating to "
+                                              f"{remote} in thinking mode"))
+            text, stop = await _phase(agent, capture, edit_prompt,
+                                      _decision(agent, remote, "thinking", f"escalated editor: {item['path']}"),
+                                      signals, None, max(4, agent.config.limits.max_turns // 2))
+        results.append(f"- {item['path']}: {stop}: {text.strip()[:300]}")
+    review_prompt = prompts.render("review", request=signals.prompt, summary=plan.get("summary", ""),
+                                   results="\n".join(results), diff=_combined_diff(agent, diffs) or "(no changes)")
+    review, _ = await _phase(agent, emit, review_prompt, _decision(agent, remote, "thinking", "architect: review"),
+                             signals, _read_only(agent), REVIEW_STEPS)
+    summary = f"{plan.get('summary', '').strip()}\n\n" + "\n".join(results) + f"\n\nReview:\n{review.strip()}"
+    agent._append(Message(role="assistant", content=summary))
+    return summary, "completed"
