@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from toolhelpers import call, make_config, needs_bwrap, reply
+from toolhelpers import call, make_config, needs_bwrap, reply, wait_gone
 
 from tools import sandbox as sandboxes
 from tools.landlock import abi_version
@@ -110,9 +110,7 @@ async def test_network_works_when_the_user_allows_it(workspace: Path, loopback_s
 async def test_daemon_that_drops_the_marker_still_dies_with_the_sandbox(workspace: Path) -> None:
     tok = f"1000.{uuid.uuid4().int % 10**9}"
     await call("shell", {"command": f"env -u QAGENT_RUN_ID setsid sleep {tok} >/dev/null 2>&1 &"}, workspace)
-    from toolhelpers import pids_with
-
-    assert pids_with(tok) == []
+    assert await wait_gone(tok) == []
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from toolhelpers import call, make_config, pids_with
+from toolhelpers import call, make_config, wait_gone
 
 from agent.events import ToolOutputDelta
 
@@ -26,13 +26,6 @@ def cfg(policy: str):  # type: ignore[no-untyped-def]
 def token() -> str:
     """A unique sleep duration, so the test can find its processes by command line."""
     return f"1000.{random.randrange(10**8, 10**9)}"
-
-
-async def wait_gone(tok: str, within: float = 3.0) -> list[int]:
-    deadline = time.monotonic() + within
-    while (alive := pids_with(tok)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    return alive
 
 
 @pytest.mark.parametrize("policy", POLICIES)

@@ -7,6 +7,7 @@ import http.server
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ def pids_with(token: str) -> list[int]:
         if token in cmdline and state != "Z" and int(entry) != os.getpid():
             found.append(int(entry))
     return found
+
+
+async def wait_gone(token: str, within: float = 3.0) -> list[int]:
+    """Pids still alive with ``token`` after up to ``within`` s (killed processes take a moment to go)."""
+    deadline = time.monotonic() + within
+    while (alive := pids_with(token)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return alive
 
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
