@@ -98,12 +98,19 @@ class QAgentApp(App[int]):
             await self.replay(self.agent.messages)
         self.refresh_git()
         self.run_worker(asyncio.to_thread(self.files.refresh), group="files")
+        self._warm_up()
         if self.initial_prompt:
             self.send(self.initial_prompt)
 
     async def on_unmount(self) -> None:
         self.agent.interrupt()
         await self.agent.aclose()
+
+    def _warm_up(self) -> None:
+        """Build the system prompt (repo map) in a thread now, so the first Enter does not freeze the UI."""
+        build = getattr(self.agent, "_system", None)
+        if callable(build):
+            self.run_worker(asyncio.to_thread(build), group="warm-up", exit_on_error=False)
 
     # ------------------------------------------------------------------ output helpers
     def notice(self, text: str, level: str = "info") -> None:
@@ -257,6 +264,7 @@ class QAgentApp(App[int]):
         await self.view.clear()
         self.plan.set_items([])
         await self.replay(self.agent.messages)
+        self._warm_up()
         self.notice(f"resumed session {resume} ({len(self.agent.messages)} messages)")
 
     async def replay(self, messages: list[Message]) -> None:

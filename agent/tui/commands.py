@@ -83,7 +83,8 @@ async def _undo(app: QAgentApp, _: str) -> None:
     except ModuleNotFoundError:
         app.notice("undo is not available in this build (agent.gitops is missing)", "warning")
         return
-    checkpointer = next((h for h in app.agent.hooks if isinstance(h, Checkpointer)), None)
+    checkpointer = next((c for h in app.agent.hooks
+                         if isinstance(c := getattr(h, "checkpointer", h), Checkpointer)), None)
     if checkpointer is not None:
         result = await asyncio.to_thread(checkpointer.undo)
     else:
@@ -173,7 +174,7 @@ async def _init(app: QAgentApp, _: str) -> None:
 
 async def _doctor(app: QAgentApp, _: str) -> None:
     app.notice("running qagent doctor…")
-    app.info(await run_cli(app.workspace, "doctor"))
+    app.info(await run_cli(app.workspace, "doctor", width=app.size.width - 6))
 
 
 async def _image(app: QAgentApp, arg: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -142,14 +143,18 @@ class SetupScreen(ModalScreen[None]):
     async def action_doctor(self) -> None:
         out = self.query_one("#doctor-output", Static)
         out.update(Text("running qagent doctor…", "dim"))
-        out.update(inert(await run_cli(self.root, "doctor")))
+        out.update(inert(await run_cli(self.root, "doctor", width=self.size.width - 6)))
 
 
-async def run_cli(root: Path, *args: str, timeout: float = 120.0) -> str:
-    """Run a ``qagent`` subcommand in the workspace and return what it printed (stdout + stderr)."""
+async def run_cli(root: Path, *args: str, timeout: float = 120.0, width: int = 110) -> str:
+    """Run a ``qagent`` subcommand in the workspace and return what it printed (stdout + stderr).
+
+    A subprocess, so the command behaves exactly as on the command line and the UI stays live.
+    """
     code = "import sys; from agent.cli import main; main(sys.argv[1:])"
+    env = {**os.environ, "COLUMNS": str(max(60, width)), "NO_COLOR": "1", "TERM": "dumb"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, *args, cwd=str(root), stdin=asyncio.subprocess.DEVNULL,
+        sys.executable, "-c", code, *args, cwd=str(root), stdin=asyncio.subprocess.DEVNULL, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         output, _ = await asyncio.wait_for(proc.communicate(), timeout)

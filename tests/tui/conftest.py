@@ -12,8 +12,10 @@ import pytest
 from pydantic import BaseModel
 
 from agent.config import AgentConfig
+from agent.gitops import Checkpointer, CheckpointHook
 from agent.loop import Agent
 from agent.permissions import Approver
+from agent.session import data_dir, find_session, load_conversation
 from agent.testing import ScriptedServer
 from agent.tui.app import QAgentApp
 from agent.wiring import build_agent
@@ -47,11 +49,18 @@ def replace_text(args: ReplaceArgs, ctx: ToolContext) -> ToolResult:
 
 
 def make_app(workspace: Path, config: AgentConfig, *, prompt: str | None = None,
-             extra: tuple[Any, ...] = (replace_text,), **kwargs: Any) -> QAgentApp:
+             extra: tuple[Any, ...] = (replace_text,), checkpoints: bool = False, **kwargs: Any) -> QAgentApp:
+    """The app with the real ``build_agent``; ``checkpoints``/resume stand in for wiring it may not do yet."""
+
     def factory(approver: Approver, resume: str | None) -> Agent:
         agent = build_agent(config, workspace, resume=resume, interactive=True, approver=approver)
         for item in extra:
             agent.toolset.add(item)
+        if checkpoints and not any(isinstance(h, CheckpointHook) for h in agent.hooks):
+            agent.hooks.append(CheckpointHook(Checkpointer(workspace, "tui-test")))
+        if resume is not None and not agent.messages:
+            info = find_session(data_dir(config), resume, workspace)
+            agent.messages.extend(load_conversation(info.path)[1])
         return agent
 
     return QAgentApp(workspace, config, factory, prompt=prompt, **kwargs)
@@ -63,6 +72,7 @@ def tui_app(git_repo: Path, scripted_server: Callable[..., ScriptedServer]) -> C
 
     def build(script: list[dict[str, Any]], *, approval: str = "ask", dialect: str = "vllm",
               **kwargs: Any) -> QAgentApp:
+        """The app on ``git_repo`` talking to a scripted server (available as ``app.server``)."""
         server = scripted_server(script, dialect=dialect)
         config = config_for(git_repo, local=server, routing={"mode": "local"},
                             permissions={"approval": approval}, session={"data_dir": str(git_repo.parent / "data")})
