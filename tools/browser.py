@@ -48,6 +48,21 @@ class BrowserArgs(BaseModel):
     max_chars: int = Field(20_000, ge=500, le=200_000, description="Longest text returned per read.")
     timeout_s: float = Field(10, ge=0.5, le=120, description="How long each action waits for its element.")
 
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The schema with ``$defs`` inlined: some local servers mishandle ``$ref`` in tool schemas."""
+        schema = super().model_json_schema(*args, **kwargs)
+        defs = schema.pop("$defs", {})
+
+        def inline(node: Any) -> Any:
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+                return {k: inline(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+            return [inline(item) for item in node] if isinstance(node, list) else node
+
+        return inline(schema)  # type: ignore[no-any-return]
+
 
 def _preview(args: BrowserArgs, ctx: ToolContext) -> str:
     steps = ", ".join(a.action for a in args.actions) or "read"
