@@ -91,12 +91,3 @@ async def test_local_only_mode_refuses_remote_pages(tmp_path, site) -> None:  # 
     local = await call("browser", {"url": f"{site.url}/"}, tmp_path, config=strict)
     assert local.ok
 
-
-def test_schema_has_no_refs_for_local_servers() -> None:
-    import json
-
-    from tools.browser import browser
-
-    schema = json.dumps(browser.schema())
-    assert "$ref" not in schema and "$defs" not in schema
-    assert '"enum": ["navigate", "click", "type", "read", "screenshot"]' in schema
