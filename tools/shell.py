@@ -47,12 +47,13 @@ def _preview(args: ShellArgs, ctx: ToolContext) -> str:
 async def shell(args: ShellArgs, ctx: ToolContext) -> ToolResult:
     """Run a shell command (bash -c) in the workspace and return its output and exit code.
 
-    stdin is closed, so interactive programs (editors, pagers, prompts) end at once: pass flags such
-    as --yes or --no-pager instead. Long output is shortened to its beginning and end; the full text
-    is saved to a file whose path is given. Commands run sandboxed where the machine allows it: the
-    workspace is writable, .git and the rest of the system are read-only, secret files read as empty,
-    and the network is off unless the user enabled it. Background processes are killed when the
-    command ends; do not start servers expecting them to keep running.
+    stdin is closed and there is no terminal, so prompts end at once and editors are refused: pass
+    flags such as --yes, -m "message" or --no-pager instead. Long output is shortened to its
+    beginning and end; the full text is saved to a file whose path is given. Commands run sandboxed
+    where the machine allows it: the workspace is writable, .git and the rest of the system are
+    read-only, secret files (.env, keys) are unreadable, and the network is off unless the user
+    enabled it. Background processes are killed when the command ends; do not start servers
+    expecting them to keep running.
     """
     cwd = _resolve_cwd(ctx.root, args.cwd)
     editor = interactive_editor(args.command)
