@@ -64,6 +64,13 @@ def _run_typer(app: Any, args: list[str]) -> None:
     except ConfigError as exc:
         print(f"qagent: configuration error:\n{exc}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
+    except LookupError as exc:
+        from agent.session import SessionNotFound
+
+        if not isinstance(exc, SessionNotFound):
+            raise
+        print(f"qagent: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     raise SystemExit(EXIT_OK)
 
 

@@ -185,6 +185,17 @@ class SessionConfig(_Section):
     """Checkpoint the working tree before each turn's first change so /undo can restore it."""
 
 
+class ContextConfig(_Section):
+    pack: bool = True
+    """Pack the repository (ranked files in full + a map of the rest) into each request, in git repos."""
+    local_pack_tokens: int = Field(8192, ge=0)
+    """Pack budget for local models (also capped at a quarter of the model's window)."""
+    remote_pack_tokens: int = Field(65536, ge=0)
+    """Pack budget for remote long-context models (also capped at a quarter of the window)."""
+    compact_threshold: float = Field(0.8, gt=0.1, le=1.0)
+    """Compact the conversation when it fills this share of what the window leaves for it."""
+
+
 class MCPServer(_Section):
     command: str | None = None
     args: list[str] = []
@@ -206,6 +217,7 @@ class AgentConfig(_Section):
     sandbox: SandboxConfig = SandboxConfig()
     web: WebConfig = WebConfig()
     session: SessionConfig = SessionConfig()
+    context: ContextConfig = ContextConfig()
     mcp: MCPConfig = MCPConfig()
 
     def model_entry(self, name: str) -> ModelEntry:

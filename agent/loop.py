@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig, load_config
+from agent.context_window import ContextWindow
 from agent.events import (
     Error,
     Event,
@@ -89,6 +90,11 @@ class Agent:
         self._task: asyncio.Task[None] | None = None
         self._runner: ToolRunner | None = None
         self._side = False
+        self.context = ContextWindow(self)
+        self.pending_notices: list[Notice] = []
+        self.checkpointer: Any = None
+        """The git checkpointer when one is wired (``/undo``)."""
+        """Shown at the start of the next turn (sandbox status, checkpoint mode...)."""
         self._providers: dict[str, Any] = {}
         self.total = Usage()
         self.total_cost = 0.0
@@ -156,11 +162,15 @@ class Agent:
         self.turn += 1
         self._call_hooks("begin_turn", self.turn)
         emit(TurnStarted(turn=self.turn, route=route or self.config.routing.mode, prompt=prompt))
+        while self.pending_notices:
+            emit(self.pending_notices.pop(0))
         self._append(Message(role="user", content=prompt, images=tuple(images)))
         signals = StepSignals(prompt=prompt, images=bool(images), model_override=model, route_override=route,
                               mode_override=mode)
         final_text, stop = "", "completed"
         try:
+            await self.context.prepare(prompt)
+            signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
             from agent.architect import run_architect, wants_architect
 
             if wants_architect(self, signals):
@@ -195,8 +205,10 @@ class Agent:
         final_text = ""
         for step in range(max_steps or self.config.limits.max_turns):
             signals.step = step
-            decision = fixed or self.router.decide(signals, self._conversation())
+            decision = fixed or self.router.decide(signals, self.messages)
             emit(decision.event())
+            if not self._side:
+                await self.context.maybe_compact(decision.model, emit)
             completion, decision = await self._complete(decision, signals, emit)
             if completion is None:
                 return final_text, "error"
@@ -242,13 +254,14 @@ class Agent:
                         ) -> tuple[Completion | None, RouteDecision]:
         """One model request with fallback to the other endpoint when this one is unreachable."""
         tried: set[str] = set()
-        empty_retry = True
+        empty_retry = compact_retry = True
         while True:
             provider = self._provider(decision.model)
             completion: Completion | None = None
             partial: list[str] = []
             try:
-                async for item in provider.stream(self._request_messages(), self.toolset.schemas(), decision.mode):
+                async for item in provider.stream(self._request_messages(decision.model), self.toolset.schemas(),
+                                                  decision.mode):
                     if isinstance(item, Completion):
                         completion = item
                     else:
@@ -260,6 +273,11 @@ class Agent:
                     self._append(Message(role="assistant", content="".join(partial) + " [interrupted]"))
                 raise
             except ProviderError as exc:
+                if exc.kind == "context_length" and compact_retry and not self._side:
+                    compact_retry = False
+                    emit(Notice(level="warning", text=f"{exc.message} — compacting and retrying once"))
+                    await self.context.maybe_compact(decision.model, emit, force=True)
+                    continue
                 self.router.report_failure(decision.model, exc.kind)
                 tried.add(decision.model)
                 fallback = self.router.fallback(decision, signals, exc.kind, tried)
@@ -297,11 +315,17 @@ class Agent:
             self._system_prompt = system_prompt(self.cwd, self.toolset.names())
         return self._system_prompt
 
-    def _request_messages(self) -> list[Message]:
-        return [Message(role="system", content=self._system()), *self.messages]
+    def _request_messages(self, model: str) -> list[Message]:
+        prefix = [] if self._side else self.context.request_prefix(model)
+        return [Message(role="system", content=self._system()), *prefix, *self.messages]
 
-    def _conversation(self) -> list[Message]:
-        return self._request_messages()
+    async def compact(self) -> None:
+        """Force compaction now (/compact), for the model the next step would most likely use."""
+        decision = self.router.decide(StepSignals(prompt=""), self.messages)
+        await self.context.maybe_compact(decision.model, self._emit_notice, force=True)
+
+    def _emit_notice(self, event: Event) -> None:
+        self.pending_notices.append(event)  # type: ignore[arg-type]
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)

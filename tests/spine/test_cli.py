@@ -134,3 +134,19 @@ def test_demo_replays_a_session_with_real_tools(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Fixed `subtract`" in result.stdout
     assert "-    return a + b" in result.stderr and "+    return a - b" in result.stderr
+
+
+def test_continue_resumes_the_last_session_of_this_repo(scripted_server, git_repo):
+    server = scripted_server([{"text": "first answer"}, {"text": "second answer"}])
+    write_config(git_repo, server.url)
+    assert run_cli("-p", "remember the number 7", cwd=git_repo).returncode == 0
+    result = run_cli("-p", "what number?", "--continue", cwd=git_repo)
+    assert result.returncode == 0, result.stderr
+    sent = [m["content"] for m in server.chat_requests()[1]["messages"] if m["role"] in ("user", "assistant")]
+    assert "remember the number 7" in sent and "first answer" in sent and sent[-1] == "what number?"
+
+
+def test_resume_unknown_session_is_a_usage_error(git_repo):
+    write_config(git_repo, "http://127.0.0.1:9/v1")
+    result = run_cli("-p", "x", "--resume", "nope", cwd=git_repo)
+    assert result.returncode == 2 and "nope" in result.stderr and "Traceback" not in result.stderr
