@@ -121,7 +121,6 @@ class Checkpointer:
         self._turn.forced |= ignored
         if self._turn.commit is None:  # a resumed session restarts at 1: never reuse a number
             self._turn.number = max(self._turn.number, self._next_turn_number())
-            run_git(self.top, "update-ref", "-d", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}")
             snap = self._snapshot(self._turn.forced)
             tree, self._turn.skipped = snap.tree, snap.skipped
         else:  # ignored files first named later in the turn: add them if the checkpoint lacks them

@@ -107,7 +107,8 @@ def snapshot_tree(
         if base_tree:
             run_git(top, "read-tree", base_tree, env=env)
         elif (git_dir / "index").is_file():
-            shutil.copyfile(git_dir / "index", index)  # its stat cache spares rehashing unchanged files
+            # copy2 keeps the mtime: git's racy-clean check compares file times against it
+            shutil.copy2(git_dir / "index", index)  # its stat cache spares rehashing unchanged files
         skipped: set[str] = set(skip)
         if all_files:
             skipped |= _large_untracked(top, env)
@@ -154,6 +155,8 @@ def _store_raw_bytes(top: Path, env: dict[str, str], only: list[str] | None) -> 
     if not entries:
         return
     converting = git_config(top, "core.autocrlf") in ("true", "input")
+    if not converting and not _may_have_attributes(top, entries):
+        return
     attrs = run_git(top, "check-attr", "-z", "--stdin", *_FILTER_ATTRS, env=env,
                     stdin="\0".join(entries).encode() + b"\0").split(b"\0")  # fmt: skip
     set_attrs: dict[str, set[str]] = {}
@@ -176,6 +179,17 @@ def _store_raw_bytes(top: Path, env: dict[str, str], only: list[str] | None) -> 
                    stdin="\n".join(suspects).encode() + b"\n").decode().split()  # fmt: skip
     info = "".join(f"{entries[p]} {sha}\t{p}\n" for p, sha in zip(suspects, shas, strict=True))
     run_git(top, "update-index", "--index-info", env=env, stdin=info.encode())
+
+
+def _may_have_attributes(top: Path, entries: Iterable[str]) -> bool:
+    """Whether any gitattributes file could apply (skips a check-attr run in the common case)."""
+    if any(p == ".gitattributes" or p.endswith("/.gitattributes") for p in entries):
+        return True
+    if (top / ".gitattributes").exists() or git_config(top, "core.attributesfile"):
+        return True
+    common = run_git(top, "rev-parse", "--git-common-dir").decode().strip()
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return (top / common / "info" / "attributes").is_file() or (Path(xdg) / "git" / "attributes").is_file()
 
 
 def git_config(top: Path, key: str) -> str:

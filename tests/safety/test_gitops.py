@@ -326,3 +326,16 @@ def test_old_checkpoints_are_pruned(repo: Path) -> None:
     assert [c.turn for c in cp.list()] == [3, 4]
     assert gitops.prune_checkpoints(repo, max_age_days=30, now=time.time() + 31 * 86400) == 4
     assert cp.list() == [] and git(repo, "for-each-ref", "refs/qagent/") == ""
+
+
+def test_same_size_edits_in_the_same_second_are_seen(tmp_path: Path) -> None:
+    """git's "racy clean" case: a file rewritten with the same size right after it was indexed."""
+    for attempt in range(15):
+        repo = make_repo(tmp_path / f"r{attempt}")
+        cp = Checkpointer(repo, "s")
+        cp.begin_turn(1)
+        cp.before_change()
+        (repo / "a.txt").write_text("agent\n")  # same size as "alpha\n", same second as the commit
+        cp.end_turn()
+        cp.undo()
+        assert (repo / "a.txt").read_text() == "alpha\n", attempt
