@@ -155,6 +155,7 @@ class McpTools:
             if server.errlog is not None:
                 server.errlog.close()
                 server.errlog = None
+        self._loop = None  # the next attach() starts the servers again
 
     async def __aenter__(self) -> McpTools:
         await self.start()
