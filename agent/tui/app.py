@@ -93,7 +93,7 @@ class QAgentApp(App[int]):
         if self.config.routing.thinking != "auto":
             self.mode = self.config.routing.thinking
         self.status.set_choices(mode=self.config.routing.thinking, route=self.config.routing.mode)
-        await self.view.add(NoticeLine(f"qagent in {self.workspace} — /help for commands, Esc interrupts"))
+        await self.view.add(NoticeLine(f"qagent in {self.workspace.name} — /help for commands, Esc interrupts"))
         if self.agent.messages:
             await self.replay(self.agent.messages)
         self.refresh_git()

@@ -40,13 +40,31 @@ def fuzzy_score(query: str, path: str) -> int | None:
     """Higher is better; None when ``query`` is not a subsequence of ``path`` (case-insensitive).
 
     Rewards consecutive matches, matches at word starts and matches in the file name, so ``calc``
-    ranks ``src/calc.py`` above ``docs/calculus/notes.md``.
+    ranks ``src/calc.py`` above ``docs/calculus/notes.md``. Every start position of the first
+    character is tried, so an early stray match (the ``c`` of ``src``) does not spoil the alignment.
     """
     q, p = query.lower(), path.lower()
     if not q:
         return 0
     name_start = p.rfind("/") + 1
-    score, at, previous = 0, 0, -2
+    best: int | None = None
+    start = p.find(q[0])
+    while start >= 0:
+        score = _align(q, p, start, name_start)
+        if score is None:
+            break
+        best = score if best is None else max(best, score)
+        start = p.find(q[0], start + 1)
+    if best is None:
+        return None
+    name = p[name_start:]
+    if q in name:
+        best += 10 + (10 if name.startswith(q) else 0)
+    return best * 100 - len(p)
+
+
+def _align(q: str, p: str, first: int, name_start: int) -> int | None:
+    score, at, previous = 0, first, -2
     for char in q:
         found = p.find(char, at)
         if found < 0:
@@ -59,9 +77,7 @@ def fuzzy_score(query: str, path: str) -> int | None:
         if found >= name_start:
             score += 2
         previous, at = found, found + 1
-    if q in p[name_start:]:
-        score += 10
-    return score * 100 - len(p)
+    return score
 
 
 class FileIndex:

@@ -85,7 +85,8 @@ class ThinkingBlock(Collapsible):
         if self.done:
             return
         self.done = True
-        self.title = f"Thought for {time.monotonic() - self.started:.1f}s"
+        seconds = time.monotonic() - self.started
+        self.title = f"Thought for {seconds:.0f}s" if seconds >= 1 else "Thought"
         self._body.update(inert(self.text))
         self.collapsed = True
 

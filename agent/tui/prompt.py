@@ -63,7 +63,7 @@ class CompletionMenu(OptionList):
 
     @staticmethod
     def _label(candidate: Candidate) -> Text:
-        label = Text(candidate.value, style="bold", end="")
+        label = Text(f"{candidate.value:<10}", style="bold", end="", no_wrap=True, overflow="ellipsis")
         if candidate.hint:
             label.append(f"  {candidate.hint}", "dim")
         return label
@@ -92,7 +92,8 @@ class PromptArea(TextArea):
 
     def __init__(self, menu: CompletionMenu, files: FileIndex, root: Path, *, models: tuple[str, ...] = (),
                  id: str | None = None) -> None:
-        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
+                         placeholder="Ask qagent…  Enter send · Ctrl+J newline · / commands · @ files · !cmd shell")
         self.menu = menu
         self.files = files
         self.root = root

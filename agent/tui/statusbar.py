@@ -110,25 +110,28 @@ class StatusBar(Static):
         self.redraw()
 
     def line(self) -> Text:
+        """Line 1: model, endpoint, context, cost, cache, git. Line 2: mode, route and the router's reason.
+
+        Lines never wrap (an ellipsis ends them) so the bar stays two rows at 80 columns.
+        """
         entry = self.config.models.get(self.model)
         window = entry.context_window if entry else 0
         host = urlparse(self.endpoint or (entry.base_url if entry else "")).netloc or "?"
-        text = Text(end="")
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
         text.append("● " if self.busy else "○ ", "bold yellow" if self.busy else "green")
         text.append(f"{self.model}", "bold")
         if entry is not None:
             text.append(f" {clean(entry.model)}", "dim")
         text.append(f" @{host}")
-        mode = self.mode_choice if not self.step_mode else f"{self.mode_choice}→{self.step_mode}"
-        text.append(f" │ mode {mode} │ route {self.route_choice}")
-        text.append(f" │ ctx {_tokens(self.context_used)}/{_tokens(window)}")
-        text.append(f" │ ${self.cost:.4f}")
+        text.append(f" │ ctx {_tokens(self.context_used)}/{_tokens(window)} │ ${self.cost:.4f}")
         if self.prompt_tokens:
             text.append(f" │ cache {100 * self.cache_hits / self.prompt_tokens:.0f}%")
         if self.git is not None:
-            text.append(f" │ {clean(self.git.branch)}{'*' if self.git.dirty else ''}", "magenta")
-        text.append("\n")
-        text.append(f"route: {clean(self.reason)}", "dim")
+            text.append(" │ ")
+            text.append(f"{clean(self.git.branch)}{'*' if self.git.dirty else ''}", "magenta")
+        mode = self.mode_choice if not self.step_mode else f"{self.mode_choice}→{self.step_mode}"
+        text.append(f"\nmode {mode} · route {self.route_choice} · ", "dim")
+        text.append(clean(self.reason), "dim italic")
         return text
 
     def redraw(self) -> None:

@@ -74,7 +74,7 @@ class ToolCard(Collapsible):
         self.ok = ok
         self.diff = diff
         mark = "✓" if ok else "✗"
-        self.status = f"{mark} {duration_s:.1f}s" if duration_s >= 0.05 else mark
+        self.status = f"{mark} {duration_s:.0f}s" if duration_s >= 1 else mark
         self.title = self._heading()  # type: ignore[assignment]
         self.add_class("-ok" if ok else "-failed")
         streamed = bool(self.output)
@@ -90,5 +90,6 @@ class ToolCard(Collapsible):
         if diff:
             self._diff_view.update(diff_text(diff))
             self._diff_view.display = True
+            self._args_view.display = False  # the diff says what the arguments did
         if ok and not diff and self.tool_name not in ("shell", "todo_write") and not self.by_user:
             self.collapsed = True
