@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools import sandbox as sandboxes
+from tools.cgroup import DEFAULT_PIDS_MAX, CommandCgroup
 from tools.paths import display_path, resolve_in_workspace
 from tools.shellio import Capture, LiveStream, spill_dir
 from tools.shellparse import interactive_editor
@@ -97,11 +98,14 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
     capture = Capture(folder)
     live = _live_stream(ctx)
     started = time.monotonic()
+    cgroup = CommandCgroup.create(run_id, owner=launch.user)
+    argv = cgroup.wrap(launch.argv) if cgroup else launch.argv
     proc = await asyncio.create_subprocess_exec(
-        *launch.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, cwd=cwd, env=launch.env, start_new_session=True,
         user=launch.user, group=launch.group, extra_groups=[] if launch.user is not None else None,
     )
+    tree = _ProcessTree(proc, run_id, sandboxed=launch.kind == "bwrap", cgroup=cgroup)
     pump = asyncio.create_task(_pump(proc, capture, live))
     flusher = asyncio.create_task(_flush_periodically(live)) if live else None
     killed: str | None = None
@@ -109,23 +113,30 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
         killed = await _wait(proc, args.timeout_s, ctx.cancelled)
         killed_at = time.monotonic() - started
         if killed:
-            await _terminate(proc, run_id, sandboxed=launch.kind == "bwrap")
+            await tree.terminate()
         else:
-            await _reap_leftovers(proc, run_id, pump, scan=launch.kind != "bwrap")
+            await tree.reap_leftovers(pump)
         await _finish_pump(pump)
     except asyncio.CancelledError:
-        await _terminate(proc, run_id, sandboxed=launch.kind == "bwrap")
+        await tree.terminate()
         pump.cancel()
         raise
     finally:
         if flusher:
             flusher.cancel()
         capture.close()
+        fork_limited = cgroup is not None and cgroup.hit_limit
+        if cgroup is not None:
+            cgroup.remove()
     if live:
         live.flush(final=True)
     duration = time.monotonic() - started
-    return _result(args, capture, proc.returncode, killed, (killed_at, duration), launch.kind,
-                   display_path(ctx.root, cwd))
+    result = _result(args, capture, proc.returncode, killed, (killed_at, duration), launch.kind,
+                     display_path(ctx.root, cwd))
+    if fork_limited:
+        note = f"[the command hit the limit of {DEFAULT_PIDS_MAX} processes; forks were refused]"
+        return ToolResult(result.ok, f"{result.text}\n{note}", {**result.data, "pids_limit_hit": True})
+    return result
 
 
 def _live_stream(ctx: ToolContext) -> LiveStream | None:
@@ -179,35 +190,6 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
     return proc.returncode
 
 
-async def _terminate(proc: asyncio.subprocess.Process, run_id: str, *, sandboxed: bool) -> None:
-    """SIGTERM to the group and marked strays, a grace period, then SIGKILL to whatever is left.
-
-    Under bwrap the group holds only bwrap itself, whose death kills the sandbox at once; so the
-    SIGTERM goes to the sandboxed processes (found by marker) to give them their grace period.
-    """
-    if sandboxed:
-        for pid in marked_pids(run_id):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-    else:
-        _signal_all(proc.pid, run_id, signal.SIGTERM)
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(_exited(proc), GRACE_S)
-    _signal_all(proc.pid, run_id, signal.SIGKILL)
-    await asyncio.wait_for(_exited(proc), 5)
-
-
-async def _reap_leftovers(proc: asyncio.subprocess.Process, run_id: str, pump: asyncio.Task[None], *,
-                          scan: bool) -> None:
-    """The command exited: give its output a moment to drain, then kill anything it left behind.
-
-    Under bwrap the kernel already killed the whole pid namespace with it, so no /proc scan is needed.
-    """
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.shield(pump), 0.05)
-    _signal_all(proc.pid, run_id if scan else None, signal.SIGKILL)
-
-
 async def _finish_pump(pump: asyncio.Task[None]) -> None:
     """After the kill the pipe closes; if a process we could not find still holds it, stop reading."""
     try:
@@ -216,12 +198,50 @@ async def _finish_pump(pump: asyncio.Task[None]) -> None:
         pass
 
 
-def _signal_all(pgid: int, run_id: str | None, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid in marked_pids(run_id) if run_id else ():
+class _ProcessTree:
+    """Everything one command started, and how to end it: group, run marker, cgroup."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, run_id: str, *, sandboxed: bool,
+                 cgroup: CommandCgroup | None) -> None:
+        self.proc, self.run_id, self.sandboxed, self.cgroup = proc, run_id, sandboxed, cgroup
+
+    async def terminate(self) -> None:
+        """SIGTERM, a grace period, then SIGKILL to whatever is left.
+
+        Under bwrap the group holds only bwrap itself, whose death kills the sandbox at once; so
+        the SIGTERM goes to the sandboxed processes (found by marker) to give them their grace.
+        """
+        if self.sandboxed:
+            self._kill(marked_pids(self.run_id), signal.SIGTERM)
+        else:
+            self.signal(signal.SIGTERM)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(_exited(self.proc), GRACE_S)
+        self.signal(signal.SIGKILL)
+        await asyncio.wait_for(_exited(self.proc), 5)
+
+    async def reap_leftovers(self, pump: asyncio.Task[None]) -> None:
+        """The command exited: give its output a moment to drain, then kill anything left behind.
+
+        Under bwrap the kernel already killed the pid namespace with it: no /proc scan is needed.
+        """
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(pump), 0.05)
+        self.signal(signal.SIGKILL, scan=not self.sandboxed)
+
+    def signal(self, sig: signal.Signals, *, scan: bool = True) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
+            os.killpg(self.proc.pid, sig)
+        if self.cgroup is not None:
+            self.cgroup.kill_all(sig)
+        if scan:
+            self._kill(marked_pids(self.run_id), sig)
+
+    @staticmethod
+    def _kill(pids: list[int], sig: signal.Signals) -> None:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
 
 def marked_pids(run_id: str) -> list[int]:
