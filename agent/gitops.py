@@ -39,6 +39,7 @@ from agent.gitplumbing import (
     snapshot_tree,
     write_blobs,
 )
+from agent.worktrees import create_worktree, remove_worktree  # noqa: F401 - batch runs use gitops.*
 
 REF_ROOT = "refs/qagent/checkpoints"
 AFTER_ROOT = "refs/qagent/after"
@@ -158,36 +159,49 @@ class Checkpointer:
             return UndoResult([], [], "nothing to undo: no checkpoint in this session")
         return undo_checkpoint(self.root, points[-1])
 
+    def turn_diff(self, max_chars: int = 20_000) -> str:
+        """The last turn's changes as a unified diff (for an auto-commit message or a review)."""
+        change = self._last_change()
+        if change is None or not change[2]:
+            return ""
+        before, now, _paths, _forced = change
+        text = run_git(self.top, "diff", "--no-ext-diff", "--no-color", "--stat", "-p", before, now).decode(
+            errors="replace"
+        )
+        return text if len(text) <= max_chars else text[:max_chars] + "\n[... diff truncated]\n"
+
     def auto_commit(self, message: str) -> str | None:
         """Commit the paths the current/last turn changed on the user's branch (opt-in mode).
 
-        Only those paths are committed (``--only``); anything else the user staged stays staged.
-        Returns the new commit id, or None when the turn changed nothing.
+        Only those paths are committed (``--only``); anything else the user staged stays staged,
+        and ignored files stay uncommitted. Returns the new commit id, or None when nothing changed.
         """
-        if not self.available:
+        change = self._last_change()
+        if change is None:
             return None
+        paths = [p for p in change[2] if p not in change[3]]
+        if not paths:
+            return None
+        run_git(self.top, "add", "-A", "--", *paths)
+        base = "HEAD" if has_head(self.top) else EMPTY_TREE
+        staged = subprocess.run(["git", "diff", "--cached", "--quiet", base, "--", *paths], cwd=self.top,
+                                capture_output=True, check=False)  # fmt: skip
+        if staged.returncode == 0:
+            return None
+        env = {} if has_identity(self.top) else IDENTITY
+        run_git(self.top, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *paths, env=env)
+        return run_git(self.top, "rev-parse", "HEAD").decode().strip()
+
+    def _last_change(self) -> tuple[str, str, list[str], set[str]] | None:
+        """(before tree, current tree, changed paths, forced paths) of the newest checkpoint."""
         points = self.list()
         if not points:
             return None
-        last = points[-1]
-        before = read_tree(self.top, self._tree_of(last.commit))
-        forced, skipped = _meta_of(self.top, last.commit)
-        now = read_tree(self.top, self._snapshot(forced, skip=skipped).tree)
-        paths = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
-        if not paths:
-            return None
-        env = {} if has_identity(self.top) else IDENTITY
-        run_git(self.top, "add", "-A", "--", *paths)
-        base = "HEAD" if has_head(self.top) else EMPTY_TREE
-        if (
-            subprocess.run(
-                ["git", "diff", "--cached", "--quiet", base, "--", *paths], cwd=self.top, capture_output=True
-            ).returncode
-            == 0
-        ):
-            return None
-        run_git(self.top, "commit", "--no-verify", "--only", "-q", "-m", message, "--", *paths, env=env)
-        return run_git(self.top, "rev-parse", "HEAD").decode().strip()
+        before = self._tree_of(points[-1].commit)
+        forced, skipped = _meta_of(self.top, points[-1].commit)
+        now = self._snapshot(forced, skip=skipped).tree
+        old, new = read_tree(self.top, before), read_tree(self.top, now)
+        return before, now, sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p)), forced
 
     # ------------------------------------------------------------------ internals
 
@@ -371,19 +385,3 @@ class CheckpointHook:
 
     def end_turn(self) -> None:
         self.checkpointer.end_turn()
-
-
-# ---------------------------------------------------------------------- worktrees (batch runs)
-
-
-def create_worktree(repo: Path, base_ref: str, branch: str, path: Path) -> Path:
-    """A new worktree at ``path`` on a new ``branch`` from ``base_ref`` (for isolated batch jobs)."""
-    run_git(Path(repo), "worktree", "add", "-q", "-b", branch, str(path), base_ref)
-    return Path(path)
-
-
-def remove_worktree(repo: Path, path: Path, *, branch: str | None = None) -> None:
-    """Remove a worktree made by :func:`create_worktree` (and its branch when given)."""
-    run_git(Path(repo), "worktree", "remove", "--force", str(path))
-    if branch:
-        run_git(Path(repo), "branch", "-D", branch)

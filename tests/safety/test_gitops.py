@@ -339,3 +339,27 @@ def test_same_size_edits_in_the_same_second_are_seen(tmp_path: Path) -> None:
         cp.end_turn()
         cp.undo()
         assert (repo / "a.txt").read_text() == "alpha\n", attempt
+
+
+def test_turn_diff_and_auto_commit_leave_ignored_files_alone(repo: Path) -> None:
+    import prompts
+
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change([repo / "trace.log"])  # ignored file the agent writes
+    (repo / "a.txt").write_text("alpha\nbeta\n")
+    (repo / "trace.log").write_text("debug output\n")
+    diff = cp.turn_diff()
+    assert "+beta" in diff and "a.txt" in diff
+    prompt = prompts.render("commit", request="add beta", diff=diff)
+    assert "+beta" in prompt and "add beta" in prompt
+    sha = cp.auto_commit("Add beta to a.txt")
+    assert sha is not None
+    assert git(repo, "show", "--name-only", "--format=%s", "HEAD").split() == [
+        "Add",
+        "beta",
+        "to",
+        "a.txt",
+        "a.txt",
+    ]
+    assert git(repo, "log", "-1", "--format=%an", "HEAD").strip() == "Test User"  # the user's identity
