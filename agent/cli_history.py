@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Restore the files changed by the agent's last turn, exactly as they were before it."""
         root = _workspace()
-        from agent.gitops import find_repo, list_checkpoints, undo_checkpoint
+        from agent.gitops import find_repo, list_checkpoints, undo_latest
 
         if find_repo(root) is None:
             _undo_backup(root, session, show)
@@ -92,8 +92,11 @@ def register(app: typer.Typer) -> None:
                 "nothing to undo: no checkpoint" + (f" for session {session}" if session else ""), err=True
             )
             raise typer.Exit(1)
-        result = undo_checkpoint(root, points[-1])
-        typer.echo(f"{points[-1].session}: {result.message}")
+        result = undo_latest(root, points)
+        if not (result.restored or result.deleted):
+            typer.echo(result.message, err=True)
+            raise typer.Exit(1)
+        typer.echo(result.message)
 
     @app.command("init")
     def init_command(

@@ -154,10 +154,7 @@ class Checkpointer:
             restored, deleted = self._backups.undo_last()
             return UndoResult(restored, deleted, _describe(restored, deleted, "backup"))
         self._turn = None
-        points = self.list()
-        if not points:
-            return UndoResult([], [], "nothing to undo: no checkpoint in this session")
-        return undo_checkpoint(self.root, points[-1])
+        return undo_latest(self.root, self.list())
 
     def turn_diff(self, max_chars: int = 20_000) -> str:
         """The last turn's changes as a unified diff (for an auto-commit message or a review)."""
@@ -303,6 +300,16 @@ def prune_checkpoints(root: Path, *, keep_per_session: int = 50, max_age_days: f
     if doomed:
         run_git(top, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in doomed).encode())
     return len(doomed)
+
+
+def undo_latest(root: Path, points: list[CheckpointInfo]) -> UndoResult:
+    """Undo the newest of ``points`` that changed something (turns that changed nothing, e.g. a
+    test run, are retired on the way, so /undo always undoes a real change)."""
+    for point in reversed(points):
+        result = undo_checkpoint(root, point)
+        if result.restored or result.deleted:
+            return result
+    return UndoResult([], [], "nothing to undo: no checkpointed turn changed any file")
 
 
 def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:

@@ -66,6 +66,7 @@ def test_undo_command_restores_the_last_turn(repo: Path) -> None:
     assert tree_state(repo) == before and git_state(repo) == before_git
     again = qagent(repo, "undo")
     assert again.returncode == 1 and "nothing to undo" in again.stderr
+    assert "20260101-000000-cafe00" not in qagent(repo, "undo", "--list").stdout
 
 
 def test_undo_command_outside_git_uses_backups(tmp_path: Path) -> None:

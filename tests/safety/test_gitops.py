@@ -107,6 +107,20 @@ def test_two_turns_undo_one_at_a_time(repo: Path) -> None:
     assert "nothing to undo" in cp.undo().message
 
 
+def test_undo_skips_turns_that_changed_nothing(repo: Path) -> None:
+    cp = Checkpointer(repo, "s")
+    cp.begin_turn(1)
+    cp.before_change()
+    (repo / "a.txt").write_text("real change\n")
+    cp.end_turn()
+    cp.begin_turn(2)
+    cp.before_change()  # e.g. `make test`: checkpointed, changed nothing
+    cp.end_turn()
+    result = cp.undo()
+    assert result.restored == ["a.txt"] and (repo / "a.txt").read_text() == "alpha\n"
+    assert cp.list() == []
+
+
 def test_repo_without_commits(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "fresh", commit=False)
     (repo / "draft.py").write_text("x = 1\n")
