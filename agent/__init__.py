@@ -8,6 +8,10 @@
     async for event in agent.run("explain the failing test"):
         ...
 
+Custom tools use the built-ins' ``@tool`` decorator (``Agent(extra_tools=[my_tool])``); approvals go
+through a callback (``Agent(approval=callback_approver(lambda request: ...))``); MCP servers' tools
+come from :class:`McpTools`. docs/embedding.md walks through all of it.
+
 Names are imported lazily so ``qagent --version`` stays fast.
 """
 
@@ -52,6 +56,9 @@ _EXPORTS = {
     "events": "agent.events",
     "Approver": "agent.permissions",
     "ApprovalDecision": "agent.permissions",
+    "ApprovalRequest": "agent.permissions",
+    "callback_approver": "agent.permissions",
+    "McpTools": "agent.mcp_client",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -60,7 +67,8 @@ if TYPE_CHECKING:
     from agent import events
     from agent.config import AgentConfig, ConfigError, load_config
     from agent.loop import Agent, Result
-    from agent.permissions import ApprovalDecision, Approver
+    from agent.mcp_client import McpTools
+    from agent.permissions import ApprovalDecision, ApprovalRequest, Approver, callback_approver
     from tools import Tool, ToolContext, ToolResult, ToolRetry, tool
 
 

@@ -16,6 +16,8 @@ class _Event(BaseModel):
 
 
 class TurnStarted(_Event):
+    """A prompt started running (``turn`` counts prompts in this session)."""
+
     type: Literal["turn_started"] = "turn_started"
     turn: int
     route: str = ""
@@ -23,6 +25,8 @@ class TurnStarted(_Event):
 
 
 class RouteDecided(_Event):
+    """The router chose the model entry and mode for the next model request, and says why."""
+
     type: Literal["route_decided"] = "route_decided"
     model: str
     endpoint: str
@@ -32,16 +36,22 @@ class RouteDecided(_Event):
 
 
 class ReasoningDelta(_Event):
+    """A piece of the model's reasoning (thinking mode); never part of the answer."""
+
     type: Literal["reasoning_delta"] = "reasoning_delta"
     text: str
 
 
 class TextDelta(_Event):
+    """A piece of the model's answer text, as it streams."""
+
     type: Literal["text_delta"] = "text_delta"
     text: str
 
 
 class ToolCallStarted(_Event):
+    """The model called a tool; approval (if needed) and execution follow."""
+
     type: Literal["tool_call_started"] = "tool_call_started"
     id: str
     name: str
@@ -57,6 +67,8 @@ class ToolOutputDelta(_Event):
 
 
 class ApprovalRequested(_Event):
+    """A call waits for the approver; for display only, the approver callback decides."""
+
     type: Literal["approval_requested"] = "approval_requested"
     id: str
     name: str
@@ -65,6 +77,8 @@ class ApprovalRequested(_Event):
 
 
 class ToolCallFinished(_Event):
+    """A tool call's result: ``output`` is what the model sees (before capping), ``diff`` for edits."""
+
     type: Literal["tool_call_finished"] = "tool_call_finished"
     id: str
     name: str = ""
@@ -76,6 +90,8 @@ class ToolCallFinished(_Event):
 
 
 class UsageReported(_Event):
+    """Token counts and cost of one model request."""
+
     type: Literal["usage_reported"] = "usage_reported"
     model: str
     prompt_tokens: int = 0
@@ -86,12 +102,16 @@ class UsageReported(_Event):
 
 
 class Notice(_Event):
+    """Something the user should know that is not an error (fallbacks, retries, failed MCP servers...)."""
+
     type: Literal["notice"] = "notice"
     level: Literal["info", "warning", "error"] = "info"
     text: str
 
 
 class UsageTotal(BaseModel):
+    """Session totals carried by TurnFinished."""
+
     model_config = ConfigDict(frozen=True)
 
     prompt_tokens: int = 0
@@ -102,6 +122,8 @@ class UsageTotal(BaseModel):
 
 
 class TurnFinished(_Event):
+    """The prompt is done: why it stopped, the final answer and the session's totals. Always last."""
+
     type: Literal["turn_finished"] = "turn_finished"
     stop_reason: Literal[
         "completed", "max_turns", "max_cost", "repetition", "interrupted", "error", "length"
@@ -111,6 +133,8 @@ class TurnFinished(_Event):
 
 
 class Error(_Event):
+    """A failure that ended the turn (model unreachable, retries exhausted, privacy refusal...)."""
+
     type: Literal["error"] = "error"
     kind: str
     message: str

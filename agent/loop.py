@@ -41,12 +41,19 @@ class Result:
     """What ``run_sync`` returns."""
 
     text: str
+    """The model's final answer."""
     stop_reason: str
+    """completed | max_turns | max_cost | repetition | interrupted | error | length (TurnFinished's)."""
     changed_files: list[str] = field(default_factory=list)
+    """Files the agent's tools wrote in this session, relative to the workspace."""
     diff: str = ""
+    """Unified diffs of this run's edits, in the order they were made."""
     usage: Usage = Usage()
+    """Token counts of the session so far (all runs of this Agent)."""
     cost: float = 0.0
+    """USD of the session so far, from the configured price tables (local models: 0)."""
     events: list[Event] = field(default_factory=list)
+    """Every event of this run, as ``run`` would have yielded them."""
 
 
 class _Stop(Exception):
@@ -61,6 +68,11 @@ class Agent:
 
     Every argument is optional: ``Agent()`` inside a repository uses that repository's config,
     like the CLI does.
+
+    ``config``: an AgentConfig (default: ``load_config(cwd)``). ``cwd``: the workspace, tools are
+    confined to it (default: the current directory). ``tools``: replaces the built-in tools;
+    ``extra_tools`` adds to them. ``router``: decides model and mode per step. ``approval``: called
+    for each call the permission policy wants confirmed (default: refuse, as in headless runs).
     """
 
     def __init__(
@@ -92,9 +104,9 @@ class Agent:
         self._side = False
         self.context = ContextWindow(self)
         self.pending_notices: list[Notice] = []
+        """Shown at the start of the next turn (sandbox status, checkpoint mode...)."""
         self.checkpointer: Any = None
         """The git checkpointer when one is wired (``/undo``)."""
-        """Shown at the start of the next turn (sandbox status, checkpoint mode...)."""
         self._providers: dict[str, Any] = {}
         self.total = Usage()
         self.total_cost = 0.0
@@ -142,10 +154,12 @@ class Agent:
             self._task.cancel()
 
     def changed_files(self) -> list[str]:
+        """Files written by tools in this session, workspace-relative, sorted."""
         return sorted(p.relative_to(self.cwd).as_posix() if p.is_relative_to(self.cwd) else str(p)
                       for p in self.tool_session.changed_files)
 
     async def aclose(self) -> None:
+        """Close the model connections (``run_sync`` does it after each run)."""
         for provider in self._providers.values():
             await provider.aclose()
         self._providers.clear()

@@ -30,18 +30,27 @@ Verdict = Literal["allow", "ask", "deny"]
 
 
 class ApprovalRequest(BaseModel):
+    """One tool call waiting for consent, as an approver sees it."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
+    """The call id (as in the ToolCallStarted event)."""
     tool: str
+    """Tool name, e.g. ``shell``, ``edit_file`` or an MCP tool ``server__tool``."""
     kind: str
+    """read | edit | exec | network."""
     args: dict[str, Any]
+    """The arguments the model wrote."""
     preview: str = ""
+    """What the call would do: a diff for edits, the command for shell, the arguments otherwise."""
     reason: str = ""
     """Why approval is needed (shown to the user)."""
 
 
 class ApprovalDecision(BaseModel):
+    """An approver's answer to an ApprovalRequest (``callback_approver`` turns a bool into one)."""
+
     model_config = ConfigDict(frozen=True)
 
     allow: bool

@@ -47,7 +47,10 @@ class ToolRetry(Exception):
 
 @dataclass(frozen=True)
 class ToolResult:
+    """What a tool call returns: ``ok`` and ``text`` go back to the model, ``data`` to front ends."""
+
     ok: bool
+    """False for failures the model should see as such (it is told, the session goes on)."""
     text: str
     """What the model sees."""
     data: dict[str, Any] = field(default_factory=dict)
@@ -99,10 +102,15 @@ class ToolSession:
 
 @dataclass
 class ToolContext:
+    """What a running tool may use besides its arguments (declare a ``ctx: ToolContext`` parameter)."""
+
     root: Path
+    """The workspace; resolve paths with ``tools.paths.resolve_in_workspace`` to stay inside it."""
     session: ToolSession
+    """Read stamps, changed files and per-path locks shared by the calls of one agent session."""
     config: AgentConfig | None = None
     call_id: str = ""
+    """The model's id for this call (matches the ToolCallStarted/ToolCallFinished events)."""
     emit: Callable[[Event], None] | None = None
     """Send a live event (e.g. shell output) to front ends while the tool runs."""
     cancelled: asyncio.Event | None = None
@@ -113,13 +121,20 @@ ToolFn = Callable[..., Awaitable[Any] | Any]
 
 @dataclass(frozen=True)
 class Tool:
+    """A model-facing tool; made by :func:`tool`, offered with ``Agent(tools=...)``/``extra_tools=...``."""
+
     name: str
+    """The name the model calls (``^[A-Za-z0-9_-]{1,64}$``)."""
     description: str
+    """What the model reads to decide when to call it (the function's docstring)."""
     args_model: type[BaseModel]
+    """Validates the model's arguments; its JSON schema is what the model sees."""
     fn: ToolFn
     kind: ToolKind = "read"
     takes_context: bool = True
+    """Whether ``fn`` takes a ToolContext."""
     spread_args: bool = False
+    """Whether ``fn`` takes plain keyword parameters instead of one argument model."""
     preview: Callable[[BaseModel, ToolContext], str] | None = None
     """Text shown when approval is asked (a diff for edits, the command for shell)."""
 
