@@ -178,9 +178,13 @@ class Router:
             usable = int((local_entry.context_window - local_entry.max_output_tokens) * 0.85)
             if tokens > usable:
                 return f"needs ~{tokens:,} tokens, more than {self.local}'s usable {usable:,}"
-        if s.step >= max(8, int(self.config.limits.max_turns * 0.6)):
+        if self._escalating(s):
             return f"escalating: step {s.step + 1} without finishing locally"
         return self._scale_reason(s)
+
+    def _escalating(self, s: StepSignals) -> bool:
+        """A long local run that has not finished: the step limit is near."""
+        return s.step >= max(8, int(self.config.limits.max_turns * 0.6))
 
     def _scale_reason(self, s: StepSignals) -> str | None:
         match = REPO_SCALE.search(s.prompt)
@@ -197,6 +201,8 @@ class Router:
             return wanted, f"{wanted} mode as you asked"  # type: ignore[return-value]
         if s.failures:
             return "thinking", "thinking after a failure"
+        if model == self.remote and self._escalating(s):
+            return "thinking", "thinking for an escalated step"
         if s.after_tools:
             return "fast", "fast for a tool follow-up"
         if THINKING_WORDS.search(s.prompt) or REPO_SCALE.search(s.prompt):

@@ -87,3 +87,18 @@ def test_doctor_cli_json_and_exit_code(scripted_server, tmp_path):
     down = subprocess.run([str(qagent), "doctor"], cwd=tmp_path, capture_output=True, text=True, env=env,
                           timeout=60)
     assert down.returncode == 1 and "No usable model" in down.stdout
+
+
+def test_doctor_fix_creates_an_ollama_variant_with_a_larger_context(scripted_server, tmp_path):
+    local = scripted_server(PROBES, dialect="ollama", context_length=4096, model_ids=["qwen3.5:9b"])
+    (tmp_path / ".qagent.toml").write_text(
+        f'[models.local]\nbase_url = "{local.url}"\nmodel = "qwen3.5:9b"\ndialect = "ollama"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QAGENT_", "DEEPSEEK"))}
+    env["HOME"] = str(tmp_path)
+    qagent = Path(sys.executable).with_name("qagent")
+    result = subprocess.run([str(qagent), "doctor", "--fix"], cwd=tmp_path, capture_output=True, text=True,
+                            env=env, input="y\n", timeout=60)
+    assert result.returncode == 0, result.stderr
+    create = next(r for r in local.requests if r["path"] == "/api/create")
+    assert create["body"]["from"] == "qwen3.5:9b" and create["body"]["parameters"] == {"num_ctx": 65536}
+    assert "context_window = 65536" in result.stdout

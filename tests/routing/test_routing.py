@@ -88,6 +88,7 @@ def test_without_api_key_everything_routes_local_with_the_reason(tmp_path):
     ({"prompt": "why does it fail?", "after_tools": True}, "fast"),
     ({"prompt": "add a docstring", "failures": 1}, "thinking"),
     ({"prompt": "why?", "mode_override": "fast"}, "fast"),
+    ({"prompt": "add a docstring", "after_tools": True, "step": 30}, "thinking"),
 ])
 def test_auto_mode_thinks_for_diagnosis_and_goes_fast_for_follow_ups(tmp_path, kwargs, mode):
     decision = Router(routing_config(tmp_path), tmp_path).decide(StepSignals(**kwargs))
