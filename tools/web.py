@@ -11,6 +11,7 @@ In local-only privacy mode nothing leaves the machine unless ``[web] enabled_in_
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
 import secrets
@@ -94,10 +95,19 @@ async def web_fetch(args: WebFetchArgs, ctx: ToolContext) -> ToolResult:
 
 
 def check_url(url: str) -> str:
+    """A usable http(s) URL, or ToolRetry. Link-local hosts (cloud metadata endpoints such as
+    169.254.169.254, a classic target of injected pages) are refused outright."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ToolRetry(f"{url!r} is not an http(s) URL; give a full address like https://example.org/page")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return url
+    if address.is_link_local:
+        raise ToolRetry(f"{parts.hostname} is a link-local address (cloud metadata service); "
+                        "it is never fetched")
     return url
 
 

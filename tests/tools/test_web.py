@@ -158,6 +158,8 @@ async def test_connection_and_tls_failures_are_named(tmp_path, serve) -> None:  
 async def test_bad_urls_go_back_to_the_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = await call("web_fetch", {"url": "file:///etc/passwd"}, tmp_path)
     assert not result.ok and "not an http(s) URL" in result.text
+    metadata = await call("web_fetch", {"url": "http://169.254.169.254/latest/meta-data/"}, tmp_path)
+    assert not metadata.ok and "link-local" in metadata.text
 
 
 async def test_local_only_mode_refuses_remote_urls_unless_enabled(tmp_path, serve) -> None:  # type: ignore[no-untyped-def]
