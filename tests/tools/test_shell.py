@@ -57,7 +57,7 @@ async def test_timeout_kills_the_whole_tree(workspace: Path, policy: str) -> Non
     assert result.data["killed"] and result.data["killed_reason"] == "timeout"
     assert "killed after 1." in result.text and "started" in result.text
     assert result.data["exit_code"] is not None and "exit code" in result.text
-    assert elapsed < 4, "SIGTERM, one grace period, SIGKILL"
+    assert elapsed < 6, "SIGTERM, one grace period, SIGKILL"
     assert await wait_gone(a) == [] and await wait_gone(b) == [] and await wait_gone(c) == []
 
 
@@ -101,10 +101,11 @@ async def test_output_streams_to_front_ends_in_batches(workspace: Path) -> None:
         "shell", {"command": "echo first; sleep 0.6; echo second; seq 1 20000 >/dev/stdout"},
         workspace, emit=lambda event: seen.append((time.monotonic() - started, event)),
     )
+    finished_at = time.monotonic() - started
     deltas = [e for _, e in seen if isinstance(e, ToolOutputDelta)]
     assert all(d.id == "call-1" for d in deltas)
     first_at = next(t for t, e in seen if isinstance(e, ToolOutputDelta) and "first" in e.text)
-    assert first_at < 0.5, "output arrives while the command is still running"
+    assert first_at < finished_at - 0.4, "output arrives while the command is still running (sleep 0.6)"
     assert "".join(d.text for d in deltas).splitlines()[-1] == "20000"
     assert len(deltas) < 60, "not one event per read or line"
     assert result.ok
