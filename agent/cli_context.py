@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         rm = RepoMap(root)
         items = focus or []
         paths = [p for p in relative_focus(root, items) if (root / p).is_file()]
-        idents = [i for i, p in zip(items, relative_focus(root, items)) if p not in paths]
+        idents = [i for i, p in zip(items, relative_focus(root, items), strict=True) if p not in paths]
         rendered = rm.render_map(tokens, focus_files=paths, mentioned=idents)
         sys.stdout.write(rendered.text)
         typer.echo(f"[{rendered.tokens} tokens, {len(rendered.files)} files]", err=True)
@@ -82,13 +82,22 @@ def register(app: typer.Typer) -> None:
 
             atomic_write(output, pack.text.encode("utf-8"))
         if as_json:
-            typer.echo(json.dumps({"tokens": pack.tokens, "full_files": list(pack.full_files),
-                                   "mapped_files": list(pack.mapped_files)}))  # fmt: skip
+            typer.echo(
+                json.dumps(
+                    {
+                        "tokens": pack.tokens,
+                        "full_files": list(pack.full_files),
+                        "mapped_files": list(pack.mapped_files),
+                    }
+                )
+            )
             return
         if output is None:
             sys.stdout.write(pack.text)
-        typer.echo(f"{pack.tokens} tokens: {len(pack.full_files)} files in full, {len(pack.mapped_files)} mapped",
-                   err=output is None)  # fmt: skip
+        typer.echo(
+            f"{pack.tokens} tokens: {len(pack.full_files)} files in full, {len(pack.mapped_files)} mapped",
+            err=output is None,
+        )
         for path in pack.full_files:
             typer.echo(f"  full  {path}", err=output is None)
 
@@ -104,6 +113,8 @@ def _run_calibration(root: Path, budget: int, commits: int) -> None:
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"commits replayed: {result.commits}; recall@{result.budget} tokens "
-               f"before {result.before:.1%}, after {result.after:.1%}")  # fmt: skip
+    typer.echo(
+        f"commits replayed: {result.commits}; recall@{result.budget} tokens "
+        f"before {result.before:.1%}, after {result.after:.1%}"
+    )
     typer.echo("weights stored: " + ", ".join(f"{k}={v:g}" for k, v in result.weights.to_dict().items()))

@@ -22,7 +22,10 @@ _maps_lock = threading.Lock()
 
 class FindSymbolsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(description="An identifier (QuerySet), Class.method (QuerySet.filter), or a prefix ending in * (bulk_*)")
+    query: str = Field(
+        description="An identifier (QuerySet), Class.method (QuerySet.filter), "
+        "or a prefix ending in * (bulk_*)"
+    )
     kind: Literal["definition", "reference"] | None = Field(
         default=None, description="Only definitions or only references; both when omitted"
     )
@@ -64,7 +67,9 @@ def find_symbols(args: FindSymbolsArgs, ctx: ToolContext) -> ToolResult:
     defines, users = rm.graph.defines, rm.graph.users
     names = _names(member, {**users, **defines})
     if not names:
-        raise ToolRetry(f"no symbol named {query!r} in the index; try a prefix such as {member[:4]}* or use grep")
+        raise ToolRetry(
+            f"no symbol named {query!r} in the index; try a prefix such as {member[:4]}* or use grep"
+        )
     owner_files = defines.get(owner, set()) if owner else None
     lines: list[str] = []
     found_defs: list[dict[str, object]] = []
@@ -77,7 +82,9 @@ def find_symbols(args: FindSymbolsArgs, ctx: ToolContext) -> ToolResult:
                 for d_name, line, category, signature in rm.entries[path].defs:
                     if d_name == name:
                         lines.append(f"def {path}:{line + 1}: {signature.strip()}  [{category}]")
-                        found_defs.append({"name": name, "path": path, "line": line + 1, "category": category})
+                        found_defs.append(
+                            {"name": name, "path": path, "line": line + 1, "category": category}
+                        )
         if args.kind in (None, "reference"):
             for path in sorted(users.get(name, ())):
                 count = dict(rm.entries[path].refs).get(name, 0)

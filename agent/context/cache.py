@@ -9,6 +9,7 @@ A cold build parses on every core with a process pool; later updates parse only 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import marshal
 import multiprocessing
@@ -23,13 +24,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.context import workspace
-from agent.context.tags import extract_tags, language_for
+from agent.context.tags import compile_language, extract_tags, language_for
 
 FORMAT = 3
 BINARY, GENERATED, SECRET, LARGE = 1, 2, 4, 8
 MAX_PARSE_BYTES = 1_000_000
 """Bigger files are data or generated code: recorded, never parsed or packed."""
 RACY_NS = 2_000_000_000
+SAVE_AFTER_PARSES, SAVE_EVERY_S = 20, 30.0
 POOL_THRESHOLD = 48
 """Below this many files to scan, a process pool costs more than it saves."""
 
@@ -82,7 +84,7 @@ def content_digest(data: bytes) -> str:
 
 def _scan(root: str, rel: str, old_digest: str | None) -> tuple[str, str, Analysis | None]:
     """Hash a file; analyse it only when the content differs from what the cache holds."""
-    with open(os.path.join(root, rel), "rb") as handle:
+    with open(os.path.join(root, rel), "rb") as handle:  # noqa: PTH118
         data = handle.read()
     digest = content_digest(data)
     if digest == old_digest:
@@ -147,6 +149,8 @@ class TagCache:
         self.settings: dict[str, Any] = {}
         """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
         self.dirty = False
+        self._listed: tuple[tuple[int, ...] | None, list[str]] | None = None
+        self._unsaved, self._saved_at, self._flush_registered = 0, time.monotonic(), False
         self._load()
 
     def _load(self) -> None:
@@ -157,6 +161,25 @@ class TagCache:
             self.settings = blob.get("settings", {})
         except (OSError, EOFError, ValueError, TypeError, KeyError):
             self.files, self.generation, self.saved_ns = {}, 0, 0  # missing or unreadable: rebuild
+
+    def maybe_save(self) -> None:
+        """Save now after big changes or every 30 s; small updates otherwise wait for exit.
+
+        Writing the whole index costs more than a warm update itself; losing a few entries to a
+        crash only means re-parsing those files next time.
+        """
+        if not self.dirty:
+            return
+        never_saved = self.saved_ns == 0
+        if (
+            never_saved
+            or self._unsaved >= SAVE_AFTER_PARSES
+            or time.monotonic() - self._saved_at > SAVE_EVERY_S
+        ):
+            self.save()
+        elif not self._flush_registered:
+            atexit.register(self.save)
+            self._flush_registered = True
 
     def save(self) -> None:
         """Atomic write (temp + fsync + replace), skipped when nothing changed."""
@@ -176,59 +199,104 @@ class TagCache:
                 handle.write(marshal.dumps(blob))
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.path)  # noqa: PTH105
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.dirty = False
+        self._unsaved, self._saved_at = 0, time.monotonic()
 
-    def update(self, paths: list[str] | None = None) -> UpdateStats:
-        """Re-scan the work tree (or the given repo-relative paths); parse only what changed."""
+    def update(self, code_only: bool = False) -> UpdateStats:
+        """Re-scan the work tree; parse only what changed.
+
+        ``code_only`` checks just the files a grammar handles (what the map needs, well under
+        half of a typical tree); packs need every text file and use the full scan.
+        """
         start = time.perf_counter()
         stats = UpdateStats()
-        wanted = workspace.list_files(self.root) if paths is None else paths
+        wanted = self._listing()
+        if code_only:
+            wanted = [rel for rel in wanted if language_for(rel)]
         racy_before = self.saved_ns - RACY_NS
         todo: list[tuple[str, str | None]] = []
         stat_of: dict[str, os.stat_result] = {}
-        root = str(self.root)
+        prefix = str(self.root) + os.sep
         for rel in wanted:
             try:
-                st = os.stat(os.path.join(root, rel))
+                st = os.stat(prefix + rel)  # noqa: PTH116 - the hot loop of every refresh
             except OSError:
                 continue
-            if not (st.st_mode & 0o170000 == 0o100000):
+            if st.st_mode & 0o170000 != 0o100000:
                 continue  # not a regular file (submodule directory, socket...)
             stat_of[rel] = st
             old = self.files.get(rel)
-            if old and old.mtime_ns == st.st_mtime_ns and old.size == st.st_size and (
-                old.mtime_ns < racy_before
+            if (
+                old
+                and old.mtime_ns == st.st_mtime_ns
+                and old.size == st.st_size
+                and (old.mtime_ns < racy_before)
             ):
                 continue
             if st.st_size > MAX_PARSE_BYTES:
                 if not old or old.size != st.st_size or old.mtime_ns != st.st_mtime_ns:
-                    self._put(rel, Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1,
-                                         None, LARGE, (), (), -1), stats)  # fmt: skip
+                    self._put(
+                        rel,
+                        Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1, None, LARGE, (), (), -1),
+                        stats,
+                    )
                 continue
             todo.append((rel, old.digest if old else None))
         self._scan(todo, stat_of, stats)
-        if paths is None:
-            for rel in [r for r in self.files if r not in stat_of]:
-                del self.files[rel]
-                stats.removed.append(rel)
+        gone = [r for r in self.files if r not in stat_of and (not code_only or language_for(r))]
+        for rel in gone:
+            del self.files[rel]
+            stats.removed.append(rel)
         if stats.changed:
             self.generation += 1
             self.dirty = True
+            self._unsaved += len(stats.changed)
         stats.seconds = time.perf_counter() - start
         return stats
+
+    def _listing(self) -> list[str]:
+        """``workspace.list_files``, reused while no directory, ignore file or git index changed.
+
+        Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm``
+        rewrite the index; so a signature of those mtimes tells when git must be asked again.
+        """
+        if self._listed is not None and self._listed[0] == self._signature(self._listed[1]):
+            return self._listed[1]
+        files = workspace.list_files(self.root)
+        self._listed = (self._signature(files), files)
+        return files
+
+    def _signature(self, files: list[str]) -> tuple[int, ...] | None:
+        git_dir = self.root / ".git"
+        if not git_dir.is_dir():
+            return None  # a worktree or no git: always ask (None never equals a real signature)
+        dirs = {rel.rpartition("/")[0] for rel in files}
+        watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude")]
+        watched += [os.path.join(str(self.root), d) for d in sorted(dirs)]  # noqa: PTH118 - hot loop
+        watched += [os.path.join(str(self.root), f) for f in files if f.endswith(".gitignore")]  # noqa: PTH118
+        stamps = []
+        for path in watched:
+            try:
+                stamps.append(os.stat(path).st_mtime_ns)  # noqa: PTH116 - hot loop
+            except OSError:
+                stamps.append(-1)
+        return tuple(stamps)
 
     def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:
         self.files[rel] = entry
         stats.parsed.append(rel)
 
-    def _scan(self, todo: list[tuple[str, str | None]], stat_of: dict[str, os.stat_result],
-              stats: UpdateStats) -> None:  # fmt: skip
+    def _scan(
+        self, todo: list[tuple[str, str | None]], stat_of: dict[str, os.stat_result], stats: UpdateStats
+    ) -> None:
         if not todo:
             return
+        for lang in {language_for(rel) for rel, _ in todo} - {None}:
+            compile_language(lang)  # once here, inherited by forked workers and reused by warm updates
         nbatches = 1 if len(todo) < POOL_THRESHOLD else max(2, len(todo) // 64)
         batches = [todo[i::nbatches] for i in range(nbatches)]
         results = [r for batch in run_parallel(_scan_batch, batches, str(self.root)) for r in batch]

@@ -53,8 +53,13 @@ def recall(files: Sequence[str], gold: Sequence[str]) -> float:
     return sum(1 for g in gold if g in present) / len(gold)
 
 
-def evaluate(indexer: TreeIndexer, commits: Sequence[Commit], grid: Sequence[Weights], budget: int,
-             progress: Callable[[int, int], None] | None = None) -> list[float]:  # fmt: skip
+def evaluate(
+    indexer: TreeIndexer,
+    commits: Sequence[Commit],
+    grid: Sequence[Weights],
+    budget: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[float]:
     """Mean recall@budget of each weight set over the commits."""
     totals = [0.0] * len(grid)
     rm: RepoMap | None = None
@@ -73,8 +78,13 @@ def evaluate(indexer: TreeIndexer, commits: Sequence[Commit], grid: Sequence[Wei
     return [t / max(1, len(commits)) for t in totals]
 
 
-def calibrate(root: Path, budget: int = 4096, count: int = 40, cache_dir: Path | None = None,
-              progress: Callable[[int, int], None] | None = None) -> CalibrationResult:  # fmt: skip
+def calibrate(
+    root: Path,
+    budget: int = 4096,
+    count: int = 40,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CalibrationResult:
     """Replay ``count`` recent commits, pick the best weights, store them in the repo's cache."""
     git_dir = find_git_dir(root)
     commits = replay_commits(git_dir, count)

@@ -31,8 +31,9 @@ class Commit:
 
 
 def git(git_dir: Path, *args: str, data: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", f"--git-dir={git_dir}", *args], input=data, capture_output=True,
-                          check=False, timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        ["git", f"--git-dir={git_dir}", *args], input=data, capture_output=True, check=False, timeout=600
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"git {' '.join(args[:3])} failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
@@ -40,18 +41,31 @@ def git(git_dir: Path, *args: str, data: bytes | None = None) -> bytes:
 
 def find_git_dir(path: Path) -> Path:
     """The git directory of a work tree or a bare repository."""
-    out = subprocess.run(["git", "-C", str(path), "rev-parse", "--absolute-git-dir"],
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--absolute-git-dir"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{path} is not a git repository: {out.stderr.strip()}")
     return Path(out.stdout.strip())
 
 
-def replay_commits(git_dir: Path, count: int, rev: str = "HEAD", max_gold: int = 6,
-                   scan: int = 3000) -> list[Commit]:  # fmt: skip
+def replay_commits(
+    git_dir: Path, count: int, rev: str = "HEAD", max_gold: int = 6, scan: int = 3000
+) -> list[Commit]:
     """Up to ``count`` recent non-merge commits that modified 1..max_gold non-test source files."""
-    raw = git(git_dir, "log", "--no-merges", f"-n{scan}", "--format=%x1e%H %P%x00%B%x00",
-              "--name-status", "--no-renames", rev).decode("utf-8", "replace")  # fmt: skip
+    raw = git(
+        git_dir,
+        "log",
+        "--no-merges",
+        f"-n{scan}",
+        "--format=%x1e%H %P%x00%B%x00",
+        "--name-status",
+        "--no-renames",
+        rev,
+    ).decode("utf-8", "replace")
     commits: list[Commit] = []
     for record in raw.split("\x1e")[1:]:
         head, message, status = (record.split("\x00") + ["", ""])[:3]
@@ -89,7 +103,10 @@ class TreeIndexer:
                 continue
             wanted[path] = (blob, int(size))
         key = {p: (b, language_for(p)) for p, (b, _) in wanted.items()}
-        missing = sorted({key[p] for p, (_, s) in wanted.items() if key[p] not in self.memo and s <= MAX_PARSE_BYTES})
+        missing = sorted(
+            {key[p] for p, (_, s) in wanted.items() if key[p] not in self.memo and s <= MAX_PARSE_BYTES},
+            key=lambda k: (k[0], k[1] or ""),
+        )
         if missing:
             self._analyse(missing, {key[p]: p for p in wanted})
         entries = {}
@@ -98,7 +115,9 @@ class TreeIndexer:
             entries[path] = Entry(0, size, blob, 0, lang, flags, defs, refs, -1)
         return entries
 
-    def _analyse(self, keys: list[tuple[str, str | None]], path_of: Mapping[tuple[str, str | None], str]) -> None:
+    def _analyse(
+        self, keys: list[tuple[str, str | None]], path_of: Mapping[tuple[str, str | None], str]
+    ) -> None:
         out = git(self.git_dir, "cat-file", "--batch", data="".join(b + "\n" for b, _ in keys).encode())
         items: list[tuple[tuple[str, str | None], str, bytes]] = []
         pos = 0
@@ -114,5 +133,7 @@ class TreeIndexer:
                 self.memo[blob] = analysis
 
 
-def _analyse_batch(items: list[tuple[tuple[str, str | None], str, bytes]]) -> list[tuple[tuple[str, str | None], Analysis]]:
+def _analyse_batch(
+    items: list[tuple[tuple[str, str | None], str, bytes]],
+) -> list[tuple[tuple[str, str | None], Analysis]]:
     return [(blob, analyse(path, data)) for blob, path, data in items]

@@ -87,8 +87,17 @@ class _Packer:
         fixed = count_tokens(PACK_OPEN + body + MAP_OPEN + MAP_CLOSE + PACK_CLOSE, self.family)
         room = budget - fixed
         while True:
-            rendered = self.rm.render_map(max(0, room), focus, (), (), query, exclude=full,
-                                          ranking=self.ranking, order=order, model_family=self.family)  # fmt: skip
+            rendered = self.rm.render_map(
+                max(0, room),
+                focus,
+                (),
+                (),
+                query,
+                exclude=full,
+                ranking=self.ranking,
+                order=order,
+                model_family=self.family,
+            )
             map_part = MAP_OPEN + rendered.text + MAP_CLOSE if rendered.text else ""
             text = PACK_OPEN + body + map_part + PACK_CLOSE
             tokens = count_tokens(text, self.family)
@@ -114,11 +123,19 @@ def _fill(packer: _Packer, chosen: list[str], used: int, limit: int, budget: int
     return used
 
 
-def build_nested_packs(root: Path | str, budgets: Iterable[int], query: str = "", focus: Sequence[str] = (),
-                       *, model_family: str = "generic", repo_map: RepoMap | None = None) -> list[Pack]:  # fmt: skip
+def build_nested_packs(
+    root: Path | str,
+    budgets: Iterable[int],
+    query: str = "",
+    focus: Sequence[str] = (),
+    *,
+    model_family: str = "generic",
+    repo_map: RepoMap | None = None,
+) -> list[Pack]:
     """One pack per budget (ascending), from one ranking; each pack's full files contain the previous'."""
     rm = repo_map or RepoMap(root)
-    ranking = rm.rank(focus_files=focus, query=query)
+    rm.refresh(code_only=False)  # docs and other text files are packable too
+    ranking = rm.rank(focus_files=focus, query=query, refresh=False)
     packer = _Packer(rm, ranking, model_family)
     packs: list[Pack] = []
     chosen: list[str] = []
@@ -135,15 +152,23 @@ def build_nested_packs(root: Path | str, budgets: Iterable[int], query: str = ""
             pack = packer.assemble(chosen, budget, query, focus)
         packs.append(pack)
     if rm.cache is not None:
-        rm.cache.save()
+        rm.cache.maybe_save()
     return packs
 
 
-def build_pack(root: Path | str, budget_tokens: int, query: str = "", focus: Sequence[str] = (),
-               *, model_family: str = "generic", repo_map: RepoMap | None = None) -> Pack:  # fmt: skip
+def build_pack(
+    root: Path | str,
+    budget_tokens: int,
+    query: str = "",
+    focus: Sequence[str] = (),
+    *,
+    model_family: str = "generic",
+    repo_map: RepoMap | None = None,
+) -> Pack:
     """Fill ``budget_tokens`` with the highest-ranked files in full plus the map of the rest."""
-    return build_nested_packs(root, [budget_tokens], query, focus, model_family=model_family,
-                              repo_map=repo_map)[0]  # fmt: skip
+    return build_nested_packs(
+        root, [budget_tokens], query, focus, model_family=model_family, repo_map=repo_map
+    )[0]
 
 
 def relative_focus(root: Path | str, paths: Iterable[str]) -> list[str]:
@@ -151,6 +176,6 @@ def relative_focus(root: Path | str, paths: Iterable[str]) -> list[str]:
     base = os.path.realpath(root)
     out = []
     for p in paths:
-        real = os.path.realpath(p) if os.path.exists(p) else os.path.join(base, p)
+        real = os.path.realpath(p) if Path(p).exists() else str(Path(base) / p)
         out.append(Path(os.path.relpath(real, base)).as_posix())
     return out

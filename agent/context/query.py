@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -45,13 +46,20 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 18)
+def name_terms(name: str) -> frozenset[str]:
+    """Stemmed sub-words of one identifier or path part (memoised: names repeat across files)."""
+    return frozenset(stem(w) for w in subwords(name) if len(w) > 1) - STOP_WORDS
+
+
 def terms_of(path: str, defnames: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(path terms, definition terms) of a file, stemmed, without stop words."""
-    p = PurePosixPath(path)
-    parts = [*p.parts[:-1], p.stem]
-    path_terms = {stem(w) for part in parts for w in subwords(part) if len(w) > 1}
-    def_terms = {stem(w) for name in defnames for w in subwords(name) if len(w) > 1}
-    return frozenset(path_terms - STOP_WORDS), frozenset(def_terms - STOP_WORDS)
+    *dirs, name = path.split("/")
+    dot = name.rfind(".")
+    parts = [*dirs, name[:dot] if dot > 0 else name]
+    path_terms = frozenset().union(*(name_terms(part) for part in parts))
+    def_terms = frozenset().union(*(name_terms(n) for n in set(defnames)))
+    return path_terms, def_terms
 
 
 @dataclass(frozen=True)
@@ -65,27 +73,44 @@ class Mentions:
     mentions_tests: bool
 
 
-def find_mentions(text: str, files: Iterable[str], defines: Mapping[str, set[str]]) -> Mentions:
-    """Resolve the text's mentions against the repository's files and definitions."""
-    file_list = list(files)
-    by_name: dict[str, list[str]] = {}
-    for f in file_list:
-        by_name.setdefault(PurePosixPath(f).name, []).append(f)
-    fileset = set(file_list)
+def find_mentions(
+    text: str,
+    files: Iterable[str],
+    defines: Mapping[str, set[str]],
+    by_name: Mapping[str, list[str]] | None = None,
+) -> Mentions:
+    """Resolve the text's mentions against the repository's files and definitions.
+
+    ``by_name`` (file name → paths, from :func:`index_names`) can be passed to avoid rebuilding it.
+    """
+    if not text.strip():
+        return Mentions(frozenset(), frozenset(), frozenset(), mentions_tests=False)
+    fileset = files if isinstance(files, (set, frozenset)) else set(files)
+    names = by_name if by_name is not None else index_names(fileset)
     paths: set[str] = set()
     for raw in _PATHLIKE.findall(text):
         token = raw.strip("./-`'\"")
-        paths |= _resolve_path(token, fileset, by_name)
+        paths |= _resolve_path(token, fileset, names)
     identifiers = {w for w in _WORD.findall(text) if w in defines and len(w) > 2}
     words = {stem(w) for tok in _WORD.findall(text) for w in subwords(tok) if len(w) > 1}
     lowered = text.lower()
     return Mentions(
-        frozenset(paths), frozenset(identifiers), frozenset(words - STOP_WORDS),
+        frozenset(paths),
+        frozenset(identifiers),
+        frozenset(words - STOP_WORDS),
         mentions_tests=bool(re.search(r"\btests?\b|\btesting\b|pytest|unittest", lowered)),
-    )  # fmt: skip
+    )
 
 
-def _resolve_path(token: str, fileset: set[str], by_name: Mapping[str, list[str]]) -> set[str]:
+def index_names(files: Iterable[str]) -> dict[str, list[str]]:
+    """File name → the paths that have it."""
+    by_name: dict[str, list[str]] = {}
+    for f in files:
+        by_name.setdefault(f.rpartition("/")[2], []).append(f)
+    return by_name
+
+
+def _resolve_path(token: str, fileset: Set[str], by_name: Mapping[str, list[str]]) -> set[str]:
     if not token:
         return set()
     if token in fileset:
@@ -110,8 +135,9 @@ def idf(df: int, n: int) -> float:
     return math.log(1.0 + n / (1.0 + df))
 
 
-def lexical_scores(words: frozenset[str], terms: Mapping[str, tuple[frozenset[str], frozenset[str]]],
-                   df: Mapping[str, int]) -> dict[str, float]:  # fmt: skip
+def lexical_scores(
+    words: frozenset[str], terms: Mapping[str, tuple[frozenset[str], frozenset[str]]], df: Mapping[str, int]
+) -> dict[str, float]:
     """Per file: rarity-weighted overlap of task words with its path (×2) and definition terms."""
     if not words:
         return {}

@@ -6,8 +6,7 @@ private. Edges also run backwards at a lower weight, because the callers of a ch
 are as likely to need changing as its callees. The graph updates incrementally: editing one file
 recomputes only that file's edges, plus those of files whose referenced names moved.
 
-PageRank is plain power iteration over integer-indexed adjacency lists, warm-started from the
-previous result, so a re-rank after a small change converges in a few sweeps.
+Ranking itself is :mod:`agent.context.pagerank`; this module tells it which rows changed.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from agent.context.cache import Entry
+from agent.context.pagerank import PageRank
 
 MAX_DEFINERS = 25
 """Names defined in more files than this (``get``, ``run``, ``__init__``) carry no signal."""
@@ -78,38 +78,41 @@ class RefGraph:
         self.refs: dict[str, tuple[tuple[str, int], ...]] = {}
         self.defnames: dict[str, frozenset[str]] = {}
         self.out: dict[str, dict[str, float]] = {}
-        self._adj: tuple[list[str], list[tuple[tuple[int, ...], tuple[float, ...]]]] | None = None
-        self._adj_back = -1.0
-        self._last: dict[str, float] = {}
+        self.inn: dict[str, dict[str, float]] = {}
+        self._ranker = PageRank()
+        self._back: float | None = None
+        self._nodes_changed = True
+        self._dirty_rows: set[str] = set()
 
     def update(self, entries: Mapping[str, Entry], changed: Iterable[str]) -> None:
         """Re-derive the edges touched by ``changed`` paths (new, edited or removed)."""
         moved: set[str] = set()
         dirty: set[str] = set()
         for path in changed:
-            for name in self.defnames.pop(path, frozenset()):
-                _discard(self.defines, name, path)
-                moved.add(name)
+            was_node = path in self.defnames or path in self.refs
+            old_names = self.defnames.pop(path, frozenset())
             for name, _ in self.refs.pop(path, ()):
                 _discard(self.users, name, path)
             entry = entries.get(path)
-            if entry is None or not (entry.defs or entry.refs):
-                self.out.pop(path, None)
-                continue
-            names = frozenset(d[0] for d in entry.defs)
-            self.defnames[path] = names
-            for name in names:
-                self.defines.setdefault(name, set()).add(path)
-                moved.add(name)
-            self.refs[path] = entry.refs
-            for name, _ in entry.refs:
-                self.users.setdefault(name, set()).add(path)
+            is_node = entry is not None and bool(entry.defs or entry.refs)
+            self._nodes_changed |= was_node != is_node
             dirty.add(path)
+            names = frozenset(d[0] for d in entry.defs) if is_node else frozenset()  # type: ignore[union-attr]
+            for name in old_names - names:
+                _discard(self.defines, name, path)
+            for name in names - old_names:
+                self.defines.setdefault(name, set()).add(path)
+            moved |= old_names ^ names  # only names whose definers changed move other files' edges
+            if not is_node:
+                continue
+            self.defnames[path] = names
+            self.refs[path] = entry.refs  # type: ignore[union-attr]
+            for name, _ in entry.refs:  # type: ignore[union-attr]
+                self.users.setdefault(name, set()).add(path)
         for name in moved:
             dirty |= self.users.get(name, set())
         for path in dirty:
             self._edges_of(path)
-        self._adj = None
 
     def _edges_of(self, src: str) -> None:
         edges: dict[str, float] = {}
@@ -124,71 +127,49 @@ class RefGraph:
             for dst in definers:
                 if dst != src:
                     edges[dst] = edges.get(dst, 0.0) + w
+        old = self.out.pop(src, {})
+        if edges == old:
+            if edges:
+                self.out[src] = edges
+            return
+        for dst in old:
+            _discard_edge(self.inn, dst, src)
+        for dst, w in edges.items():
+            self.inn.setdefault(dst, {})[src] = w
         if edges:
             self.out[src] = edges
-        else:
-            self.out.pop(src, None)
+        self._dirty_rows |= {src, *old, *edges}
 
-    def _adjacency(self, back: float) -> tuple[list[str], list[tuple[tuple[int, ...], tuple[float, ...]]]]:
-        """Nodes sorted by path and, per node, normalised out-edges (forward plus ``back``×reverse)."""
-        if self._adj is not None and self._adj_back == back:
-            return self._adj
-        nodes = sorted(set(self.out) | {d for e in self.out.values() for d in e} | set(self.defnames))
-        index = {n: i for i, n in enumerate(nodes)}
-        merged: list[dict[int, float]] = [{} for _ in nodes]
-        for src, edges in self.out.items():
-            s = index[src]
-            for dst, w in edges.items():
-                d = index[dst]
-                merged[s][d] = merged[s].get(d, 0.0) + w
-                if back:
-                    merged[d][s] = merged[d].get(s, 0.0) + back * w
-        adj = []
-        for row in merged:
-            total = sum(row.values())
-            items = sorted(row.items())
-            adj.append((tuple(k for k, _ in items), tuple(v / total for _, v in items)))
-        self._adj, self._adj_back = (nodes, adj), back
-        return self._adj
+    def _row(self, node: str) -> dict[str, float]:
+        """Forward edges plus ``back`` × reverse edges of one node."""
+        row = dict(self.out.get(node, {}))
+        if self._back:
+            for src, w in self.inn.get(node, {}).items():
+                row[src] = row.get(src, 0.0) + self._back * w
+        return row
 
-    def pagerank(self, personal: Mapping[str, float], alpha: float, back: float,
-                 tol: float = 1e-7, max_iter: int = 60) -> dict[str, float]:  # fmt: skip
+    def pagerank(
+        self,
+        personal: Mapping[str, float],
+        alpha: float,
+        back: float,
+        start: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
         """Personalised PageRank; dangling rank and teleports follow ``personal`` (uniform if empty)."""
-        nodes, adj = self._adjacency(back)
-        n = len(nodes)
-        if n == 0:
-            return {}
-        index = {p: i for i, p in enumerate(nodes)}
-        p = [0.0] * n
-        for path, value in personal.items():
-            if path in index and value > 0:
-                p[index[path]] += value
-        total = sum(p)
-        p = [x / total for x in p] if total > 0 else [1.0 / n] * n
-        last = self._last
-        r = [last.get(node, 0.0) for node in nodes] if last else list(p)
-        s = sum(r)
-        r = [x / s for x in r] if s > 0 else list(p)
-        for _ in range(max_iter):
-            nxt = [(1 - alpha) * x for x in p]
-            dangling = 0.0
-            for i, (targets, ws) in enumerate(adj):
-                mass = r[i]
-                if not mass:
-                    continue
-                if not targets:
-                    dangling += mass
-                    continue
-                share = alpha * mass
-                for t, w in zip(targets, ws):
-                    nxt[t] += share * w
-            if dangling:
-                spread = alpha * dangling
-                nxt = [x + spread * q for x, q in zip(nxt, p)]
-            delta = sum(abs(a - b) for a, b in zip(nxt, r))
-            r = nxt
-            if delta < tol:
-                break
-        result = dict(zip(nodes, r))
-        self._last = result
-        return result
+        if self._nodes_changed or back != self._back:
+            self._back = back
+            nodes = sorted(set(self.defnames) | set(self.refs))
+            self._ranker.rebuild(nodes, self._row)
+            self._nodes_changed = False
+        elif self._dirty_rows:
+            self._ranker.patch(self._dirty_rows & set(self._ranker.index), self._row)
+        self._dirty_rows = set()
+        return self._ranker.solve(personal, alpha, start=start)
+
+
+def _discard_edge(index: dict[str, dict[str, float]], dst: str, src: str) -> None:
+    row = index.get(dst)
+    if row is not None:
+        row.pop(src, None)
+        if not row:
+            del index[dst]

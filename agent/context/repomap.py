@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.context import query as q
 from agent.context.cache import Entry, TagCache, UpdateStats
@@ -27,8 +28,7 @@ TIERS = ((10, 16), (40, 5), (10**9, 2))
 SCHEDULES = (TIERS, ((10**9, 1),), ((10**9, 0),))
 
 
-@dataclass(frozen=True)
-class RankedFile:
+class RankedFile(NamedTuple):
     path: str
     score: float
 
@@ -44,8 +44,9 @@ class RenderedMap:
 class RepoMap:
     """Ranks and renders one repository; keep one instance per session for warm updates."""
 
-    def __init__(self, root: Path | str, cache_dir: Path | str | None = None,
-                 weights: Weights | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, root: Path | str, cache_dir: Path | str | None = None, weights: Weights | None = None
+    ) -> None:
         self.root = Path(root)
         self.cache: TagCache | None = TagCache(self.root, Path(cache_dir) if cache_dir else None)
         self.entries: Mapping[str, Entry] = self.cache.files
@@ -56,6 +57,8 @@ class RepoMap:
         self.last_update: UpdateStats | None = None
         self._synced = False
         self._block_tokens: dict[tuple[object, ...], int] = {}
+        self._names: tuple[set[str], dict[str, list[str]]] | None = None
+        self._blocks: dict[tuple[object, ...], str] = {}
 
     @classmethod
     def from_entries(cls, entries: Mapping[str, Entry], weights: Weights | None = None) -> RepoMap:
@@ -63,7 +66,8 @@ class RepoMap:
         self = cls.__new__(cls)
         self.root, self.cache, self.entries, self._weights = Path(), None, entries, weights
         self.graph, self.terms, self.df = RefGraph(), {}, Counter()
-        self.last_update, self._synced, self._block_tokens = None, True, {}
+        self.last_update, self._synced, self._block_tokens, self._names = None, True, {}, None
+        self._blocks = {}
         self._reindex(set(entries))
         return self
 
@@ -82,16 +86,24 @@ class RepoMap:
         stored = self.cache.settings.get("weights") if self.cache else None
         return Weights.from_dict(stored) if stored else Weights()
 
-    def refresh(self) -> UpdateStats | None:
-        """Bring the index and graph in line with the work tree; parses only changed files."""
+    def refresh(self, code_only: bool = True) -> UpdateStats | None:
+        """Bring the index and graph in line with the work tree; parses only changed files.
+
+        The map needs source files only (``code_only``); the packer asks for a full scan.
+        """
         if self.cache is None:
             return None
-        stats = self.cache.update()
+        stats = self.cache.update(code_only=code_only and self._synced)
         self._reindex(stats.changed if self._synced else set(self.cache.files))
         self._synced = True
-        self.cache.save()
+        self.cache.maybe_save()
         self.last_update = stats
         return stats
+
+    def flush(self) -> None:
+        """Write pending index changes now (otherwise small updates are written at exit)."""
+        if self.cache is not None:
+            self.cache.save()
 
     def _reindex(self, changed: set[str]) -> None:
         entries = self.entries
@@ -105,32 +117,50 @@ class RepoMap:
                 new = q.terms_of(path, (d[0] for d in entry.defs))
                 self.terms[path] = new
                 self.df.update(new[0] | new[1])
+            if (old is None) != (path not in self.terms):
+                self._names = None  # the file set changed: rebuild the name index on next use
 
     def mentions(self, text: str, mentioned: Iterable[str] = ()) -> q.Mentions:
+        if self._names is None:
+            self._names = (set(self.terms), q.index_names(self.terms))
         extra = " ".join(mentioned)
-        return q.find_mentions(f"{text}\n{extra}", self.terms.keys(), self.graph.defines)
+        return q.find_mentions(f"{text}\n{extra}", self._names[0], self.graph.defines, self._names[1])
 
-    def rank(self, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
-             edited: Iterable[str] = (), query: str = "", *, refresh: bool = True) -> list[RankedFile]:  # fmt: skip
+    def rank(
+        self,
+        focus_files: Iterable[str] = (),
+        mentioned: Iterable[str] = (),
+        edited: Iterable[str] = (),
+        query: str = "",
+        *,
+        refresh: bool = True,
+    ) -> list[RankedFile]:
         """Every packable file, best first. ``mentioned`` takes paths or identifiers."""
         if refresh:
             self.refresh()
         w = self.weights
         m = self.mentions(query, mentioned)
         personal = self._personalisation(m, focus_files, edited, w)
-        pr = self.graph.pagerank(personal, w.alpha, w.back)
+        settings = self.cache.settings if self.cache is not None else {}
+        pr = self.graph.pagerank(personal, w.alpha, w.back, start=settings.get("pagerank"))
+        if not personal and self.cache is not None and settings.get("pagerank") != pr:
+            settings["pagerank"] = pr  # seeds the next process's solve: a few sweeps instead of ~80
+            self.cache.dirty = True
         total = sum(personal.values()) or 1.0
+        teleport = (1 - w.alpha) / total
+        penalty = 1.0 if m.mentions_tests else w.test_penalty
         ranked = []
         for path in self.terms:
-            score = pr.get(path, 0.0) + (0.0 if path in pr else (1 - w.alpha) * personal.get(path, 0) / total)
-            if is_test_path(path) and not m.mentions_tests:
-                score *= w.test_penalty
-            ranked.append(RankedFile(path, score))
+            score = pr.get(path)
+            if score is None:
+                score = teleport * personal.get(path, 0.0)
+            ranked.append(RankedFile(path, score * penalty if is_test_path(path) else score))
         ranked.sort(key=lambda r: (-r.score, r.path))
         return ranked
 
-    def _personalisation(self, m: q.Mentions, focus: Iterable[str], edited: Iterable[str],
-                         w: Weights) -> dict[str, float]:  # fmt: skip
+    def _personalisation(
+        self, m: q.Mentions, focus: Iterable[str], edited: Iterable[str], w: Weights
+    ) -> dict[str, float]:
         personal: dict[str, float] = {}
 
         def add(path: str, value: float) -> None:
@@ -156,10 +186,19 @@ class RepoMap:
                 add(path, weight * value / top)
         return personal
 
-    def render_map(self, budget_tokens: int, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
-                   edited: Iterable[str] = (), query: str = "", *, exclude: Iterable[str] = (),
-                   ranking: list[RankedFile] | None = None, order: Mapping[str, object] | None = None,
-                   model_family: str = "generic") -> RenderedMap:  # fmt: skip
+    def render_map(
+        self,
+        budget_tokens: int,
+        focus_files: Iterable[str] = (),
+        mentioned: Iterable[str] = (),
+        edited: Iterable[str] = (),
+        query: str = "",
+        *,
+        exclude: Iterable[str] = (),
+        ranking: list[RankedFile] | None = None,
+        order: Mapping[str, object] | None = None,
+        model_family: str = "generic",
+    ) -> RenderedMap:
         """The best-ranked files' signatures in at most ``budget_tokens`` (real tokenizer).
 
         ``order`` maps paths to sort keys for the output (default: path order, which keeps
@@ -176,23 +215,35 @@ class RepoMap:
                 return rendered
         return rendered
 
-    def _fit(self, candidates: list[str], tiers: tuple[tuple[int, int], ...], idents: frozenset[str],
-             budget: int, order: Mapping[str, object] | None, family: str) -> RenderedMap:  # fmt: skip
+    def _fit(
+        self,
+        candidates: list[str],
+        tiers: tuple[tuple[int, int], ...],
+        idents: frozenset[str],
+        budget: int,
+        order: Mapping[str, object] | None,
+        family: str,
+    ) -> RenderedMap:
         blocks: list[str] = []
         cumulative: list[int] = []
         total = 0
         for i, path in enumerate(candidates):
             cap = next(lines for limit, lines in tiers if i < limit)
-            block = self._block(path, cap, idents)
-            total += self._count(block, (path, self.entries[path].digest, cap, idents), family)
+            key = (path, self.entries[path].digest, cap, idents & self.graph.defnames.get(path, frozenset()))
+            block = self._blocks.get(key)
+            if block is None:
+                block = self._blocks[key] = self._block(path, cap, idents)
+            total += self._count(block, key, family)
             blocks.append(block)
             cumulative.append(total)
             if total > budget * 1.2:
                 break
         count = bisect.bisect_right(cumulative, budget)
         while count > 0:
-            chosen = sorted(zip(candidates[:count], blocks[:count]),
-                            key=lambda pb: (order.get(pb[0], ()) if order else (), pb[0]))  # fmt: skip
+            chosen = sorted(
+                zip(candidates[:count], blocks[:count], strict=True),
+                key=lambda pb: (order.get(pb[0], ()) if order else (), pb[0]),
+            )
             text = "".join(b for _, b in chosen)
             tokens = count_tokens(text, family)
             if tokens <= budget:
@@ -200,8 +251,15 @@ class RepoMap:
             count -= max(1, count // 50)
         return RenderedMap("", 0, ())
 
-    def render(self, budget_tokens: int, focus_files: Iterable[str] = (), mentioned: Iterable[str] = (),
-               edited: Iterable[str] = (), query: str = "", **kwargs: object) -> str:  # fmt: skip
+    def render(
+        self,
+        budget_tokens: int,
+        focus_files: Iterable[str] = (),
+        mentioned: Iterable[str] = (),
+        edited: Iterable[str] = (),
+        query: str = "",
+        **kwargs: object,
+    ) -> str:
         """The map text (see :meth:`render_map`)."""
         return self.render_map(budget_tokens, focus_files, mentioned, edited, query, **kwargs).text  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 # language name -> (grammar module, language function, tag query files in that order)
@@ -41,14 +41,29 @@ _QUERY_MODULES = {
     "ruby": "tree_sitter_ruby",
 }
 EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".pyi": "python",
-    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-    ".go": "go", ".rs": "rust", ".java": "java",
-    ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".hxx": "cpp",
     ".rb": "ruby",
-}  # fmt: skip
+}
 
 _EXTRA_QUERIES = {
     "python": """
@@ -97,7 +112,9 @@ class FileTags:
 
 def language_for(path: str) -> str | None:
     """The tag language of a path by extension, or None when no grammar handles it."""
-    return EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return EXTENSIONS.get(name[dot:].lower()) if dot > 0 else None
 
 
 def _query_text(name: str) -> str:
@@ -114,6 +131,11 @@ def _machinery(lang: str) -> tuple[Any, Any]:
     language = ts.Language(getattr(importlib.import_module(module_name), function)())
     source = "\n".join(_query_text(q) for q in query_names) + _EXTRA_QUERIES.get(lang, "")
     return ts.Parser(language), ts.Query(language, source)
+
+
+def compile_language(lang: str) -> None:
+    """Build a language's parser and query now (a process pool forked later inherits them)."""
+    _machinery(lang)
 
 
 def extract_tags(lang: str, source: bytes) -> FileTags:

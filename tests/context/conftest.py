@@ -31,5 +31,7 @@ def cache_dir(tmp_path: Path) -> Path:
 def real_tokenizer() -> None:
     status = tokenizer_status()
     if not status.exact:
-        pytest.skip(f"tiktoken o200k_base BPE file unavailable ({status.notice}); "
-                    "provision it and set TIKTOKEN_CACHE_DIR")  # fmt: skip
+        pytest.skip(
+            f"tiktoken o200k_base BPE file unavailable ({status.notice}); "
+            "provision it and set TIKTOKEN_CACHE_DIR"
+        )

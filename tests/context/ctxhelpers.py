@@ -8,10 +8,19 @@ from pathlib import Path
 
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
-        env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-             "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": "/usr/bin:/bin"},
-    ).stdout  # fmt: skip
+        ["git", "-C", str(root), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+            "HOME": str(root),
+            "PATH": "/usr/bin:/bin",
+        },
+    ).stdout
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -23,11 +32,11 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 PROJECT = {
     "app/models.py": "from app.db import Connection, query_rows\n\n\nclass Invoice:\n"
-                     "    def total(self):\n        return query_rows(Connection(), 'x')\n",
+    "    def total(self):\n        return query_rows(Connection(), 'x')\n",
     "app/db.py": "class Connection:\n    def open(self):\n        return 1\n\n\n"
-                 "def query_rows(conn, sql):\n    return conn.open()\n",
+    "def query_rows(conn, sql):\n    return conn.open()\n",
     "app/views.py": "from app.models import Invoice\n\n\ndef invoice_view(request):\n"
-                    "    return Invoice().total()\n",
+    "    return Invoice().total()\n",
     "app/unrelated.py": "def banner():\n    return 'hello'\n\n\ndef shout(text):\n    return text.upper()\n",
     "lib/strings.py": "def slugify(value):\n    return value.lower()\n",
     "README.md": "# Demo project\nInvoices and a database layer.\n",

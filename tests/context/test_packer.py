@@ -49,10 +49,12 @@ def test_pack_never_exceeds_budget(repo: Path, cache_dir: Path, real_tokenizer: 
 
 def test_nested_packs_share_one_ranking(repo: Path, cache_dir: Path, real_tokenizer: None) -> None:
     write(repo, {f"pkg/m{i}.py": f"def fn{i}(x):\n    return x + {i}\n" * 30 for i in range(12)})
-    packs = build_nested_packs(repo, [1024, 4096, 16_384], "invoice", repo_map=RepoMap(repo, cache_dir=cache_dir))
+    packs = build_nested_packs(
+        repo, [1024, 4096, 16_384], "invoice", repo_map=RepoMap(repo, cache_dir=cache_dir)
+    )
     sizes = [set(p.full_files) for p in packs]
     assert sizes[0] <= sizes[1] <= sizes[2] and len(sizes[2]) > len(sizes[0])
-    assert all(p.tokens <= b for p, b in zip(packs, [1024, 4096, 16_384]))
+    assert all(p.tokens <= b for p, b in zip(packs, [1024, 4096, 16_384], strict=True))
 
 
 def test_unchanged_repo_gives_byte_identical_packs(repo: Path, cache_dir: Path) -> None:
@@ -91,7 +93,9 @@ def test_pack_command_json(repo: Path, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.chdir(repo / "app")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     out_file = tmp_path / "pack.txt"
-    result = CliRunner().invoke(app, ["pack", "--budget", "3000", "--query", "invoice", "--json", "-o", str(out_file)])
+    result = CliRunner().invoke(
+        app, ["pack", "--budget", "3000", "--query", "invoice", "--json", "-o", str(out_file)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["tokens"] <= 3000 and "app/models.py" in data["full_files"]

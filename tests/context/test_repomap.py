@@ -29,7 +29,9 @@ def test_mentioned_identifier_pulls_its_file_up(repo: Path, cache_dir: Path) -> 
 
 
 @pytest.mark.parametrize("budget", [20, 60, 120, 400, 5000])
-def test_rendered_map_never_exceeds_budget(repo: Path, cache_dir: Path, budget: int, real_tokenizer: None) -> None:
+def test_rendered_map_never_exceeds_budget(
+    repo: Path, cache_dir: Path, budget: int, real_tokenizer: None
+) -> None:
     rm = RepoMap(repo, cache_dir=cache_dir)
     rendered = rm.render_map(budget)
     assert count_tokens(rendered.text) <= budget
@@ -43,9 +45,15 @@ def test_budget_respected_on_many_files(tmp_path: Path, real_tokenizer: None) ->
     root = tmp_path / "big"
     root.mkdir()
     git(root, "init", "-q")
-    write(root, {f"pkg/mod{i}.py": f"from pkg.mod{(i + 1) % 60} import f{(i + 1) % 60}\n\n"
-                 + "".join(f"def f{i}_{j}(a, b, c):\n    return f{(i + 1) % 60}(a)\n" for j in range(8))
-                 + f"def f{i}():\n    pass\n" for i in range(60)})  # fmt: skip
+    write(
+        root,
+        {
+            f"pkg/mod{i}.py": f"from pkg.mod{(i + 1) % 60} import f{(i + 1) % 60}\n\n"
+            + "".join(f"def f{i}_{j}(a, b, c):\n    return f{(i + 1) % 60}(a)\n" for j in range(8))
+            + f"def f{i}():\n    pass\n"
+            for i in range(60)
+        },
+    )
     rm = RepoMap(root, cache_dir=tmp_path / "c")
     for budget in (100, 333, 1000, 2500):
         text = rm.render(budget)
@@ -60,14 +68,15 @@ def test_editing_one_file_reparses_exactly_that_file(repo: Path, cache_dir: Path
     second = rm.refresh()
     assert second.parsed == ["app/db.py"]
     assert "close" in rm.graph.defines and "query_rows" not in rm.graph.defines
-    # A fresh process (new RepoMap, same cache dir) parses nothing.
+    # Once flushed (done at exit for small updates), a fresh process parses nothing.
+    rm.flush()
     assert RepoMap(repo, cache_dir=cache_dir).refresh().parsed == []
 
 
 def test_same_bytes_with_new_mtime_is_hashed_not_parsed(repo: Path, cache_dir: Path) -> None:
     rm = RepoMap(repo, cache_dir=cache_dir)
     rm.refresh()
-    st = os.stat(repo / "app/db.py")
+    st = (repo / "app/db.py").stat()
     os.utime(repo / "app/db.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     stats = rm.refresh()
     assert stats.parsed == [] and stats.hashed >= 1
@@ -84,8 +93,15 @@ def test_new_and_deleted_files_are_noticed(repo: Path, cache_dir: Path) -> None:
 
 
 def test_ignored_and_secret_files_are_not_indexed(repo: Path, cache_dir: Path) -> None:
-    write(repo, {".gitignore": "build_out/\n", "build_out/gen.py": "def ignored_fn():\n    pass\n",
-                 ".env": "API_KEY=abc\n", "deploy/id_rsa": "x\n"})  # fmt: skip
+    write(
+        repo,
+        {
+            ".gitignore": "build_out/\n",
+            "build_out/gen.py": "def ignored_fn():\n    pass\n",
+            ".env": "API_KEY=abc\n",
+            "deploy/id_rsa": "x\n",
+        },
+    )
     rm = RepoMap(repo, cache_dir=cache_dir)
     rm.refresh()
     assert "build_out/gen.py" not in rm.entries and ".env" not in rm.entries

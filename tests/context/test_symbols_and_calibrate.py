@@ -30,12 +30,21 @@ def test_find_symbols_unknown_name_is_a_retry(repo: Path) -> None:
 
 def _history(repo: Path) -> None:
     steps = [
-        ("app/db.py", "\n\ndef query_rows_paged(conn, sql, page):\n    return conn.open()\n",
-         "Add paged query_rows for the database Connection"),
-        ("lib/strings.py", "\n\ndef slugify_unicode(value):\n    return value\n",
-         "Make slugify handle unicode values"),
-        ("app/models.py", "\n\ndef invoice_tax(invoice):\n    return invoice.total()\n",
-         "Compute Invoice tax from the invoice total"),
+        (
+            "app/db.py",
+            "\n\ndef query_rows_paged(conn, sql, page):\n    return conn.open()\n",
+            "Add paged query_rows for the database Connection",
+        ),
+        (
+            "lib/strings.py",
+            "\n\ndef slugify_unicode(value):\n    return value\n",
+            "Make slugify handle unicode values",
+        ),
+        (
+            "app/models.py",
+            "\n\ndef invoice_tax(invoice):\n    return invoice.total()\n",
+            "Compute Invoice tax from the invoice total",
+        ),
     ]
     for path, extra, message in steps:
         (repo / path).write_text((repo / path).read_text() + extra)

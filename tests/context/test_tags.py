@@ -10,50 +10,71 @@ SNIPPETS = {
     "python": (
         "from store.db import Connection\n\nclass Cart(Base):\n    def add(self, item):\n"
         "        return price_of(item)\n",
-        {"Cart", "add"}, {"price_of", "Connection", "Base"},
+        {"Cart", "add"},
+        {"price_of", "Connection", "Base"},
     ),
     "javascript": (
-        "class Cart {\n  add(item) { return priceOf(item); }\n}\nfunction checkout(cart) { return total(cart); }\n",
-        {"Cart", "add", "checkout"}, {"priceOf", "total"},
+        "class Cart {\n  add(item) { return priceOf(item); }\n}\n"
+        "function checkout(cart) { return total(cart); }\n",
+        {"Cart", "add", "checkout"},
+        {"priceOf", "total"},
     ),
     "typescript": (
         "interface Priced { price(): number }\nexport function checkout(c: Priced): number {\n"
         "  return total(c);\n}\nclass Cart implements Priced { price() { return sum(); } }\n",
-        {"Priced", "checkout", "Cart"}, {"total", "sum"},
+        {"Priced", "checkout", "Cart"},
+        {"total", "sum"},
     ),
     "tsx": (
         "export function Button(props: Props) { return render(props); }\n",
-        {"Button"}, {"render"},
+        {"Button"},
+        {"render"},
     ),
     "go": (
         "package shop\n\ntype Cart struct{}\n\nfunc (c *Cart) Add(i int) int { return priceOf(i) }\n"
         "func Checkout() { fmt.Println(total()) }\n",
-        {"Cart", "Add", "Checkout"}, {"priceOf", "total"},
+        {"Cart", "Add", "Checkout"},
+        {"priceOf", "total"},
     ),
     "rust": (
         "struct Cart;\nimpl Cart {\n    fn add(&self) -> u32 { price_of(1) }\n}\n"
         "fn checkout() { total(); }\n",
-        {"Cart", "add", "checkout"}, {"price_of", "total"},
+        {"Cart", "add", "checkout"},
+        {"price_of", "total"},
     ),
     "java": (
         "class Cart {\n  int add(int i) { return priceOf(i); }\n}\n",
-        {"Cart", "add"}, {"priceOf"},
+        {"Cart", "add"},
+        {"priceOf"},
     ),
     "c": (
         "struct cart { int n; };\nint add(struct cart *c) { return price_of(c->n); }\n",
-        {"cart", "add"}, {"price_of"},
+        {"cart", "add"},
+        {"price_of"},
     ),
     "cpp": (
         "class Cart {\n public:\n  int add(int i);\n};\nint checkout() { return total(); }\n",
-        {"Cart", "checkout"}, {"total"},
+        {"Cart", "checkout"},
+        {"total"},
     ),
     "ruby": (
         "class Cart\n  def add(item)\n    price_of(item)\n  end\nend\n",
-        {"Cart", "add"}, {"price_of"},
+        {"Cart", "add"},
+        {"price_of"},
     ),
 }
-EXT = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "rust": "rs",
-       "java": "java", "c": "c", "cpp": "cpp", "ruby": "rb"}  # fmt: skip
+EXT = {
+    "python": "py",
+    "javascript": "js",
+    "typescript": "ts",
+    "tsx": "tsx",
+    "go": "go",
+    "rust": "rs",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "ruby": "rb",
+}
 
 
 @pytest.mark.parametrize("lang", sorted(SNIPPETS))

@@ -43,8 +43,13 @@ def test_fast_estimate_is_generous_for_code(real_tokenizer: None) -> None:
 
 def test_offline_without_bpe_files_falls_back_with_a_notice(tmp_path: Path) -> None:
     """No BPE file and no network (a dead proxy): estimates, a labelled notice, no crash."""
-    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}  # fmt: skip
+    env = {
+        **os.environ,
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+    }
     script = (
         "import json; from agent.context.tokens import count_tokens, tokenizer_status as s;"
         "n = count_tokens('x' * 300, 'deepseek'); st = s();"

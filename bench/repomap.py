@@ -1,0 +1,144 @@
+"""Repo-map speed and memory: qagent vs aider's RepoMap on Django's sdist, in one run.
+
+Setup (once; everything lives in the git-ignored .bench-cache/):
+    .venv/bin/pip download --no-deps --no-binary :all: django -d .bench-cache/
+    python -m venv .bench-cache/aider-venv && .bench-cache/aider-venv/bin/pip install aider-chat
+    export TIKTOKEN_CACHE_DIR=...   # a folder holding o200k_base (see the report / .ci/run)
+Run:
+    .venv/bin/python bench/repomap.py [--budget 4096]
+
+Each side runs in its own fresh process on its own copy of the tree (a git repo, so both enumerate
+files with git): cold = first map with an empty cache; warm = the same map object re-rendered
+after one file gains a new function (a real change to definitions and references, so the graph
+must be updated, not just served from a cache); peak RSS includes our parse workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE.parent / ".bench-cache"
+EDIT = "django/db/models/query.py"
+PROBE = "\n\ndef qagent_bench_probe(rows):\n    return QuerySet(rows).bulk_create(rows)\n"
+
+
+def prepare(sdist: Path, dest: Path) -> Path:
+    """A fresh git repository holding the sdist's tree."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tarfile.open(sdist) as tar:
+        tar.extractall(dest, filter="data")
+    (tree,) = [p for p in dest.iterdir() if p.is_dir()]
+    env = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
+    subprocess.run(["git", *env, "commit", "-qm", "sdist"], cwd=tree, check=True)
+    return tree
+
+
+def ours(root: str, budget: int, cache_dir: str) -> None:
+    """Worker: cold and warm timings of qagent's map in this (fresh) process."""
+    sys.path.insert(0, str(HERE.parent))
+    from agent.context.repomap import RepoMap
+
+    start = time.perf_counter()
+    rm = RepoMap(root, cache_dir=cache_dir)
+    cold_map = rm.render_map(budget)
+    cold = time.perf_counter() - start
+    with open(Path(root) / EDIT, "a") as handle:
+        handle.write(PROBE)
+    start = time.perf_counter()
+    warm_map = rm.render_map(budget)
+    warm = time.perf_counter() - start
+    assert rm.last_update is not None and rm.last_update.parsed == [EDIT], rm.last_update
+    rm.flush()  # what the first process does at exit
+    start = time.perf_counter()
+    RepoMap(root, cache_dir=cache_dir).render_map(budget)
+    fresh = time.perf_counter() - start
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "cold": cold,
+                "warm": warm,
+                "fresh_process_warm": fresh,
+                "rss": (peak + children) * 1024,
+                "tokens": cold_map.tokens,
+                "warm_has_probe": "qagent_bench_probe" in warm_map.text,
+            }
+        )
+    )
+
+
+def run(cmd: list[str]) -> dict[str, float]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[1]} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sdist", type=Path, default=None, help="Django sdist (.tar.gz)")
+    parser.add_argument("--budget", type=int, default=4096)
+    parser.add_argument("--aider-python", type=Path, default=CACHE / "aider-venv/bin/python")
+    parser.add_argument("--worker", nargs=3, metavar=("ROOT", "BUDGET", "CACHE_DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        ours(args.worker[0], int(args.worker[1]), args.worker[2])
+        return
+    sdist = args.sdist or next(iter(sorted(CACHE.glob("django-*.tar.gz"))), None)
+    if sdist is None or not args.aider_python.exists():
+        raise SystemExit(__doc__)
+    work = CACHE / "repomap-bench"
+    ours_tree, aider_tree = prepare(sdist, work / "ours"), prepare(sdist, work / "aider")
+    files = subprocess.run(["git", "ls-files"], cwd=ours_tree, capture_output=True, text=True).stdout.count(
+        "\n"
+    )
+    cache_dir = work / "qagent-cache"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    print(f"tree: {sdist.name} ({files} files), budget {args.budget} tokens; 2 processes, fresh each")
+    a = run(
+        [
+            str(args.aider_python),
+            str(HERE / "aider_worker.py"),
+            "timing",
+            str(aider_tree),
+            str(args.budget),
+            EDIT,
+        ]
+    )
+    o = run([sys.executable, __file__, "--worker", str(ours_tree), str(args.budget), str(cache_dir)])
+    rows = [
+        ("cold build (s)", "cold", 0.2),
+        ("warm after 1-file edit (s)", "warm", 0.02),
+        ("peak RSS (MB)", "rss", 1.0),
+    ]
+    print(f"{'':28}{'qagent':>10}{'aider':>10}{'ratio':>8}{'target':>8}")
+    for label, key, target in rows:
+        scale = 1 / 2**20 if key == "rss" else 1
+        ratio = o[key] / a[key]
+        print(
+            f"{label:28}{o[key] * scale:10.3f}{a[key] * scale:10.3f}{ratio:8.3f}{'≤' + str(target):>8}"
+            f"  {'ok' if ratio <= target else 'MISSED'}"
+        )
+    print(f"qagent warm in a fresh process (disk cache): {o['fresh_process_warm']:.3f}s")
+    print(
+        f"map tokens: qagent {o['tokens']}, aider {a['tokens']}; warm map shows the edit: "
+        f"qagent {o['warm_has_probe']}, aider {a['warm_has_probe']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
