@@ -81,6 +81,8 @@ class ClaudeStream:
         self._asked: set[str] = set()
         self._denials: list[dict[str, Any]] = []
         self._errors: list[str] = []
+        self._early: list[Notice | Error] = []
+        """Notices before the first model request: held so ``init`` can name the routed model."""
 
     def bind(self, agent: Agent) -> None:
         """Use this agent's session id, working directory, tools and approval policy."""
@@ -118,7 +120,9 @@ class ClaudeStream:
             self._init(out)
             out.append(self._tool_result(event))
         elif isinstance(event, (Notice, Error)):
-            self._init(out)
+            if not self._init_sent:
+                self._early.append(event)
+                return out
             self._flush(out)
             out.append(self._system_line(event))
         elif isinstance(event, TurnFinished):
@@ -158,6 +162,8 @@ class ClaudeStream:
                     "permissionMode": PERMISSION_MODES.get(policy, "default"), "apiKeySource": "none",
                     "slash_commands": [], "output_style": "default", "agents": [], "skills": [],
                     "plugins": [], "qagent_version": __version__, "uuid": _uuid()})
+        out.extend(self._system_line(event) for event in self._early)
+        self._early = []
 
     def _assistant(self, block: dict[str, Any]) -> dict[str, Any]:
         if not self._message_id:

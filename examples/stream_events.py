@@ -60,7 +60,8 @@ def show(event: events.Event) -> None:
         case events.Error(message=message):
             print(f"error: {message}", file=err)
         case events.TurnFinished(stop_reason=stop, usage_total=total):
-            print(f"\n[{stop}] {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
+            print(flush=True)  # end the answer's line
+            print(f"[{stop}] {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
                   f"${total.cost_usd:.4f}", file=err)
 
 

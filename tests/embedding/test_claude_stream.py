@@ -49,6 +49,9 @@ def test_tool_session_in_claude_shapes(scripted_server, git_repo):
     run = qagent("-p", "what files are here?", "--output-format", "claude-stream-json", cwd=git_repo)
     assert run.returncode == 0, run.stderr
     messages = parse_stream(run.stdout)
+    assert messages[0].model in ("local", "qwen3.5:9b")  # the entry's wire id once the CLI binds the agent
+    notices = [m for m in messages if isinstance(m, OtherSystem) and m.subtype == "notice"]
+    assert any("headless run" in n.text for n in notices)
 
     assert [b.thinking for b in blocks(messages, "thinking")] == ["look around first"]
     assert [b.text for b in blocks(messages, "text")] == ["Listing.", "Only README.md is here."]
