@@ -171,7 +171,7 @@ def secret_files(root: Path, *, limit: int = 500, budget: int = 20_000) -> list[
                 venv = os.path.exists(entry.path + "/pyvenv.cfg")  # noqa: PTH110 - hot loop, no pathlib
                 if entry.name not in _SKIP_DIRS and not venv:
                     queue.append(entry.path)
-            elif _is_secret_name(entry.name):
+            elif is_secret_name(entry.name):
                 real = Path(os.path.realpath(entry.path))
                 if real.is_file():
                     found.append(real)
@@ -180,7 +180,7 @@ def secret_files(root: Path, *, limit: int = 500, budget: int = 20_000) -> list[
     return found
 
 
-def _is_secret_name(name: str) -> bool:
+def is_secret_name(name: str) -> bool:
     if name in _SECRET_NAMES:
         return True
     if name in _SECRET_TEMPLATES:

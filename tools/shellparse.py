@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import bashlex
 
+from tools.sandbox import is_secret_name
+
 Classification = Literal["read-only", "destructive", "simple", "other"]
 
 # Programs that never write files or run other programs, whatever their arguments, except the
@@ -53,6 +55,9 @@ _WRAPPERS = frozenset({
     "command", "builtin", "exec", "watch", "parallel", "flock", "chroot", "unbuffer", "setsid",
 })
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
+_SUBSTITUTION_MARKS = ("$(", "`", "<(", ">(")
+_SECRET_PLACES = (".ssh", ".aws/", ".gnupg", ".kube/", ".docker/config", ".config/gcloud", ".password-store",
+                  ".git-credentials", "/etc/shadow")
 _EDITORS = frozenset({"vi", "vim", "nvim", "view", "vimdiff", "nano", "pico", "emacs", "joe", "mcedit",
                       "micro", "hx", "kak"})
 
@@ -80,9 +85,15 @@ def classify_command(command: str) -> Classification:
         return "destructive" if _token_scan_destructive(command) else "other"
     if any(_is_destructive(words) for words in facts.commands):
         return "destructive"
+    if any(mark in word for words in facts.commands for word in words for mark in _SUBSTITUTION_MARKS):
+        # bashlex leaves substitutions inside ${...} unparsed: scan the tokens, never auto-approve.
+        facts.substitution = True
+        if _token_scan_destructive(command):
+            return "destructive"
     if not facts.commands or facts.substitution or facts.file_redirect or facts.assignment:
         return "other"
-    if not facts.compound and all(_is_read_only(words) for words in facts.commands):
+    if not facts.compound and all(_is_read_only(words) and not _touches_secret(words)
+                                  for words in facts.commands):
         return "read-only"
     if (len(facts.commands) == 1 and not facts.operators and not facts.any_redirect
             and not facts.compound and not facts.expansion):
@@ -99,6 +110,17 @@ def interactive_editor(command: str) -> str | None:
             if name in _EDITORS:
                 return name
     return None
+
+
+def _touches_secret(words: list[str]) -> bool:
+    """Reading keys or .env files is never auto-approved, even with a read-only program."""
+    for arg in words[1:]:
+        if any(part in arg for part in _SECRET_PLACES):
+            return True
+        for piece in re.split(r"[:=]", arg):
+            if is_secret_name(piece.rstrip("/").rsplit("/", 1)[-1]):
+                return True
+    return False
 
 
 def _parse(command: str) -> _Facts | None:

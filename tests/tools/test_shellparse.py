@@ -101,3 +101,17 @@ def test_interactive_editors_are_spotted_anywhere_in_the_line() -> None:
     assert interactive_editor("cd src && /usr/bin/nano main.c") == "nano"
     assert interactive_editor("sudo vi /etc/hosts") == "vi"
     assert interactive_editor("grep vim notes.txt; echo vi") is None
+
+
+@pytest.mark.parametrize("command", [
+    "cat .env", "cat config/.env.production", "git show HEAD:.env", "cat ~/.ssh/id_rsa", "ls ~/.aws/",
+    "head -5 deploy.pem", "grep token ~/.git-credentials",
+])
+def test_reading_secrets_is_never_auto_approved(command: str) -> None:
+    assert classify_command(command) != "read-only"
+    assert classify_command("cat .env.example") == "read-only"
+
+
+def test_substitution_hidden_in_parameter_expansion_is_seen() -> None:
+    assert classify_command("ls ${x:=$(rm -rf y)}") == "destructive"
+    assert classify_command("ls ${x:=`touch y`}") == "other"
