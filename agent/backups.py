@@ -111,6 +111,10 @@ class BackupStore:
             elif target.is_file() or target.is_symlink():
                 target.unlink()
                 deleted.append(rel)
+                parent = target.parent
+                while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+                    parent.rmdir()  # folders the turn created for its files
+                    parent = parent.parent
         shutil.rmtree(folder)
         self.turn = None
         return restored, deleted

@@ -223,6 +223,7 @@ def test_outside_git_backs_up_named_files(tmp_path: Path) -> None:
     state = tree_state(work)
     assert state == before
     assert not (work / ".git").exists()
+    assert not (work / "sub").exists()
 
 
 def test_worktree_helpers(repo: Path, tmp_path: Path) -> None:
