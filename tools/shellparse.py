@@ -29,12 +29,13 @@ _READ_ONLY: dict[str, frozenset[str]] = {
     for name, bad in {
         "ls": (), "cat": (), "head": (), "tail": (), "wc": (), "pwd": (), "echo": (), "printf": (),
         "true": (), "false": (), "cd": (), "basename": (), "dirname": (), "realpath": (),
-        "readlink": (), "stat": (), "file": (), "du": (), "df": (), "nl": (), "cut": (), "tr": (),
+        "readlink": (), "stat": (), "du": (), "df": (), "nl": (), "cut": (), "tr": (),
+        "file": ("-C", "--compile"),
         "diff": (), "cmp": (), "comm": (), "column": (), "jq": (), "which": (), "type": (),
         "whoami": (), "id": (), "uname": (), "printenv": (), "test": (), "[": (), "grep": (),
         "egrep": (), "fgrep": (), "md5sum": (), "sha1sum": (), "sha256sum": (), "tac": (),
-        "rev": (), "seq": (), "sleep": (), "od": (), "hexdump": (), "xxd": ("-r", "-revert"),
-        "sort": ("-o", "--output"), "tree": ("-o",), "date": ("-s", "--set"),
+        "rev": (), "seq": (), "sleep": (), "od": (), "hexdump": (),
+        "sort": ("-o", "--output", "--compress-program"), "tree": ("-o",), "date": ("-s", "--set"),
         "rg": ("--pre", "--pre-glob"),
         "find": ("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0",
                  "-fprintf", "-fls"),
@@ -46,7 +47,7 @@ _GIT_READ_ONLY = frozenset({
     "shortlog", "cat-file", "ls-tree", "rev-list", "merge-base", "show-ref", "whatchanged",
 })
 # git flags that write files or run external programs even under a read-only subcommand.
-_GIT_BAD_FLAGS = ("--output", "--ext-diff", "-o")
+_GIT_BAD_FLAGS = ("--output", "--ext-diff", "-o", "-O", "--open-files-in-pager")
 _GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "--git-dir", "--work-tree", "--namespace"})
 
 # Wrappers run the command given in their arguments: scanned for destructive suffixes.

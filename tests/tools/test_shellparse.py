@@ -63,7 +63,8 @@ def test_single_plain_commands_are_simple(command: str) -> None:
 @pytest.mark.parametrize("command", [
     "rg --pre=./evil.sh pattern", "sort -o out.txt in.txt", "git diff --output=patch.txt",
     "find . -fprint found.txt", "find . -exec sh -c 'echo' {} \\;", "date -s 2020-01-01",
-    "git -c core.pager='sh -c x' log",
+    "git -c core.pager='sh -c x' log", "xxd a.bin out.hex", "file -C -m magic",
+    "sort --compress-program=sh x", "git grep -O'sh -c x' foo",
 ])
 def test_flags_that_write_or_run_programs_lose_read_only(command: str) -> None:
     assert classify_command(command) != "read-only"
