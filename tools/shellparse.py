@@ -47,7 +47,7 @@ _GIT_READ_ONLY = frozenset({
     "shortlog", "cat-file", "ls-tree", "rev-list", "merge-base", "show-ref", "whatchanged",
 })
 # git flags that write files or run external programs even under a read-only subcommand.
-_GIT_BAD_FLAGS = ("--output", "--ext-diff", "-o", "-O", "--open-files-in-pager")
+_GIT_BAD_FLAGS = ("--output", "--ext-diff", "-O", "--open-files-in-pager")
 _GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "--git-dir", "--work-tree", "--namespace"})
 
 # Wrappers run the command given in their arguments: scanned for destructive suffixes.
