@@ -5,7 +5,8 @@ waiting for input ends at once instead of stalling the session), inside the sand
 :mod:`tools.sandbox`. Output streams to front ends as it comes and is captured with bounded
 memory (:mod:`tools.shellio`). On timeout or interrupt the whole group gets SIGTERM, a grace
 period, then SIGKILL; processes that left the group (``setsid``, daemons) are found by a per-run
-marker in their environment and killed too, so nothing outlives the command.
+marker in their environment (and, where one is writable, a per-command cgroup that also caps the
+process count) and killed too, so nothing outlives the command.
 """
 
 from __future__ import annotations
@@ -249,7 +250,11 @@ def marked_pids(run_id: str) -> list[int]:
     marker = f"{sandboxes.RUN_ID_VAR}={run_id}".encode()
     found = []
     me = os.getpid()
-    for entry in os.listdir("/proc"):  # noqa: PTH208 - names only, many entries
+    try:
+        entries = os.listdir("/proc")  # noqa: PTH208 - names only, many entries
+    except OSError:  # no procfs (macOS): the process group is all there is
+        return []
+    for entry in entries:
         if not entry.isdigit() or int(entry) == me:
             continue
         try:
