@@ -24,8 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.backups import atomic_write
 from agent.config import AgentConfig
-from agent.events import Event, ReasoningDelta, TextDelta, ToolOutputDelta
+from agent.events import Event, ReasoningDelta, TextDelta, ToolOutputDelta, UsageReported
 from agent.messages import Message
 from agent.redact import redact
 
@@ -88,9 +89,13 @@ def _redacted(value: Any) -> Any:
 class SessionLog:
     """The writer. Create one per session; ``open`` continues an existing file (resume)."""
 
-    def __init__(self, path: Path, meta: SessionMeta) -> None:
+    def __init__(
+        self, path: Path, meta: SessionMeta, *, first_prompt: str = "", cost_usd: float = 0.0
+    ) -> None:
         self.path = path
         self.meta = meta
+        self.first_prompt = first_prompt
+        self.cost_usd = cost_usd
         self._handle = path.open("a", encoding="utf-8")
 
     @classmethod
@@ -115,7 +120,10 @@ class SessionLog:
         path = Path(path)
         _cut_torn_tail(path)
         meta, messages, unanswered = _read(path)
-        log = cls(path, meta)
+        seen = _scan(path)
+        log = cls(
+            path, meta, first_prompt=seen.first_prompt if seen else "", cost_usd=seen.cost_usd if seen else 0
+        )
         for message in unanswered:
             log.append_message(message)
         log.sync()
@@ -124,9 +132,13 @@ class SessionLog:
     def append_event(self, event: Event) -> None:
         if isinstance(event, _SKIPPED_EVENTS):
             return
+        if isinstance(event, UsageReported):
+            self.cost_usd += event.cost_usd
         self._write({"kind": "event", "event": event.model_dump(mode="json")})
 
     def append_message(self, message: Message) -> None:
+        if message.role == "user" and not self.first_prompt:
+            self.first_prompt = redact(message.content)
         self._write({"kind": "message", "message": message.model_dump(mode="json", exclude_defaults=True)})
 
     def replace_conversation(self, messages: list[Message]) -> None:
@@ -145,9 +157,14 @@ class SessionLog:
         self.sync()
 
     def sync(self) -> None:
-        """fsync: call at turn end so a power cut loses at most the current turn."""
+        """fsync: call at turn end so a power cut loses at most the current turn. Also refreshes the
+        summary file ``qagent sessions`` reads instead of scanning the whole log."""
         self._handle.flush()
         os.fsync(self._handle.fileno())
+        summary = {"id": self.meta.id, "repo": self.meta.repo, "started": self.meta.started,
+                   "first_prompt": self.first_prompt, "cost_usd": self.cost_usd,
+                   "log_size": os.fstat(self._handle.fileno()).st_size}  # fmt: skip
+        atomic_write(_summary_path(self.path), json.dumps(summary).encode())
 
     def close(self) -> None:
         if not self._handle.closed:
@@ -240,7 +257,26 @@ def load_conversation(path: Path) -> tuple[SessionMeta, list[Message]]:
 # ---------------------------------------------------------------------- listing
 
 
+def _summary_path(log: Path) -> Path:
+    return log.with_name(log.stem + ".summary.json")
+
+
 def _info(path: Path) -> SessionInfo | None:
+    """From the summary file when it describes the log as it is now, else by scanning the log."""
+    try:
+        summary = json.loads(_summary_path(path).read_text())
+        stat = path.stat()
+        if summary["log_size"] == stat.st_size:
+            return SessionInfo(
+                summary["id"], summary["repo"], summary["first_prompt"], float(summary["started"]),
+                float(summary["cost_usd"]), path, stat.st_mtime,
+            )  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return _scan(path)
+
+
+def _scan(path: Path) -> SessionInfo | None:
     first_prompt, cost, meta = "", 0.0, None
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for line in handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -172,3 +173,26 @@ def test_open_on_a_session_with_no_pending_calls_appends_nothing(tmp_path: Path)
     reopened.close()
     assert [m.content for m in messages] == ["hi", "hello"]
     assert log.path.stat().st_size == size
+
+
+def test_listing_uses_the_summary_file_and_falls_back_when_it_is_stale(tmp_path: Path) -> None:
+    with SessionLog.create(tmp_path, tmp_path, session_id="s") as log:
+        log.append_message(Message(role="user", content=f"deploy with {DEEPSEEK_KEY}"))
+        log.append_event(UsageReported(model="remote", cost_usd=0.5))
+    summary = log.path.with_name("s.summary.json")
+    assert summary.exists() and DEEPSEEK_KEY not in summary.read_text()
+    [info] = list_sessions(tmp_path)
+    assert info.cost_usd == 0.5 and info.first_prompt.startswith("deploy with [REDACTED")
+    data = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**data, "cost_usd": 9.0}))  # proves the listing reads the summary
+    assert list_sessions(tmp_path)[0].cost_usd == 9.0
+    summary.write_text(json.dumps(data))
+    # a crash after more records: the summary no longer matches the log size, so the log is scanned
+    with log.path.open("a") as handle:
+        handle.write('{"kind":"event","event":{"type":"usage_reported","model":"remote","cost_usd":0.25}}\n')
+    assert list_sessions(tmp_path)[0].cost_usd == 0.75
+    reopened, _ = SessionLog.open(log.path)  # resume carries the running totals on
+    reopened.append_event(UsageReported(model="remote", cost_usd=1.0))
+    reopened.close()
+    assert list_sessions(tmp_path)[0].cost_usd == 1.75
+    assert json.loads(summary.read_text())["cost_usd"] == 1.75
