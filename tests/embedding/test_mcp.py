@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from agent.config import MCPServer
 from agent.events import Notice, ToolCallFinished, TurnFinished
 from agent.loop import Agent
 from agent.mcp_client import McpTools
@@ -21,15 +22,18 @@ def tool_contents(body: dict) -> list[str]:
     return [m["content"] for m in body["messages"] if m["role"] == "tool"]
 
 
-def mcp_config(workspace, model, servers=None, **sections):
-    """Model: the scripted server; MCP: the echo server (or ``servers``); calls allowed unless told."""
+def mcp_config(workspace, model, **sections):
+    """The scripted model; tool calls allowed unless a test says otherwise."""
     sections.setdefault("permissions", {"approval": "full-auto"})
-    return config_for(workspace, local=model, routing={"mode": "local"},
-                      mcp={"servers": servers or {"echo": echo_server_spec()}}, **sections)
+    return config_for(workspace, local=model, routing={"mode": "local"}, **sections)
 
 
-async def run_with_mcp(config, cwd, prompt="go", approval=None):
-    async with McpTools(config, cwd=cwd) as mcp:
+ECHO = {"echo": MCPServer(**echo_server_spec())}
+
+
+async def run_with_mcp(config, cwd, servers=ECHO, approval=None, prompt="go"):
+    """Servers given in code, not in [mcp.servers], so only this McpTools starts them."""
+    async with McpTools(servers, cwd=cwd) as mcp:
         agent = Agent(config, cwd=cwd, extra_tools=mcp.tools, approval=approval)
         try:
             events = [event async for event in agent.run(prompt)]
@@ -117,11 +121,11 @@ async def test_server_that_cannot_start_is_a_notice_and_its_tools_are_absent(scr
                                                                              tmp_path):
     server = scripted_server([{"tool_calls": [{"name": "echo__echo", "arguments": {"text": "hi"}}]},
                               {"text": "ok"}])
-    config = mcp_config(git_repo, server, {
-        "missing": {"command": str(tmp_path / "no-such-server")},
-        "exits": {"command": sys.executable, "args": ["-c", "import sys; sys.exit('bad token')"]},
-        "echo": echo_server_spec()})
-    events, mcp = await run_with_mcp(config, git_repo)
+    config = mcp_config(git_repo, server)
+    servers = {"missing": MCPServer(command=str(tmp_path / "no-such-server")),
+               "exits": MCPServer(command=sys.executable, args=["-c", "import sys; sys.exit('bad token')"]),
+               **ECHO}
+    events, mcp = await run_with_mcp(config, git_repo, servers)
     texts = [n.text for n in mcp.notices]
     assert len(texts) == 2
     assert "'missing' did not start" in texts[0] and "No such file" in texts[0]
@@ -151,8 +155,9 @@ async def test_streamable_http_server(scripted_server, git_repo):
                 time.sleep(0.1)
         server = scripted_server([{"tool_calls": [{"name": "web__add", "arguments": {"a": 20, "b": 22}}]},
                                   {"text": "42"}])
-        config = mcp_config(git_repo, server, {"web": {"url": f"http://127.0.0.1:{port}/mcp"}})
-        events, mcp = await run_with_mcp(config, git_repo)
+        config = mcp_config(git_repo, server)
+        servers = {"web": MCPServer(url=f"http://127.0.0.1:{port}/mcp")}
+        events, mcp = await run_with_mcp(config, git_repo, servers)
         assert mcp.statuses() == [{"name": "web", "status": "connected"}]
         assert '"sum": 42' in tool_contents(server.chat_requests()[1])[0]
     finally:
@@ -164,7 +169,7 @@ async def test_streamable_http_server(scripted_server, git_repo):
 def test_agent_from_config_offers_mcp_tools_in_run_sync(scripted_server, git_repo):
     server = scripted_server([{"tool_calls": [{"name": "echo__echo", "arguments": {"text": "sync"}}]},
                               {"text": "done"}])
-    config = mcp_config(git_repo, server)
+    config = mcp_config(git_repo, server, mcp={"servers": {"echo": echo_server_spec()}})
     result = Agent(config, cwd=git_repo).run_sync("go")
     assert tool_contents(server.chat_requests()[1]) == ["sync"]
     assert result.text == "done"
