@@ -1,7 +1,8 @@
 """Snapshots of the main screens at 80×24 and 120×40 (``pytest --snapshot-update`` after a deliberate change).
 
-Run-specific text (the scripted server's random port) is pinned before the screenshot so the
-images only change when the UI does.
+Run-specific things are pinned before the screenshot so the images only change when the UI does:
+the scripted server's random port, the cursor blink, and the conversation's scrollbar (its thumb
+lags the last layout pass by a frame, which made the images flaky).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def pin(app) -> None:  # type: ignore[no-untyped-def]
     app.status.endpoint = "http://127.0.0.1:8000/v1"
     app.status.redraw()
     app.prompt.cursor_blink = False
+    app.view.styles.scrollbar_size_vertical = 0
 
 
 def test_conversation_after_a_turn(snap_compare, tui_app, git_repo: Path, size) -> None:
@@ -63,6 +65,7 @@ def test_approval_of_an_edit(snap_compare, tui_app, git_repo: Path, size) -> Non
         app.prompt.insert("fix subtract")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="approval")
+        await until(pilot, lambda: app.status.git is not None, what="git status")
         pin(app)
         await pilot.pause(0.1)
 
@@ -78,6 +81,7 @@ def test_setup_screen_when_no_model_answers(snap_compare, git_repo: Path, size) 
         app.prompt.insert("hello")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SetupScreen), what="setup screen")
+        await until(pilot, lambda: app.status.git is not None, what="git status")
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -87,6 +91,7 @@ def test_slash_completion_menu(snap_compare, tui_app, size) -> None:
     app = tui_app([])
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await until(pilot, lambda: app.status.git is not None, what="git status")
         pin(app)
         await pilot.press("/")
         await pilot.pause(0.1)
