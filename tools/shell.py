@@ -134,6 +134,9 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
     duration = time.monotonic() - started
     result = _result(args, capture, proc.returncode, killed, (killed_at, duration), launch.kind,
                      display_path(ctx.root, cwd))
+    if launch.masked:
+        shown = [display_path(ctx.root, Path(p)) for p in launch.masked]
+        result = ToolResult(result.ok, result.text, {**result.data, "masked": shown})
     if fork_limited:
         note = f"[the command hit the limit of {DEFAULT_PIDS_MAX} processes; forks were refused]"
         return ToolResult(result.ok, f"{result.text}\n{note}", {**result.data, "pids_limit_hit": True})

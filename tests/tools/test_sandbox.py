@@ -56,6 +56,7 @@ async def test_existing_secret_files_are_masked_and_missing_ones_not_created(wor
     result = await call("shell", {"command": command}, workspace)
     assert "canary" not in result.text
     assert "put-yours-here" in result.text, "templates stay readable"
+    assert sorted(result.data["masked"]) == [".env", "config/.env.local", "deploy.pem"]
     assert (workspace / ".env").read_text() == "DEEPSEEK_API_KEY=sk-canary-1\n", "host file untouched"
     for name in ("id_rsa", ".netrc", "credentials.json"):
         assert not (workspace / name).exists(), "no empty mount-point files appear (SAFETY row 29)"
