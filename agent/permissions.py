@@ -15,6 +15,7 @@ cannot be dodged with ``;``, ``&&``, pipes, ``$(…)``, backticks, ``sh -c`` or 
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 import shlex
 from collections.abc import Awaitable, Callable
@@ -244,20 +245,30 @@ class Permissions:
             return "allow", ""
         return "ask", "runs a command"
 
-    def _relative(self, path: str) -> str:
-        pure = PurePosixPath(path.replace("\\", "/"))
-        if pure.is_absolute() and self.root is not None:
-            try:
-                pure = PurePosixPath(Path(pure).resolve().relative_to(self.root).as_posix())
-            except ValueError:
-                return str(pure)
-        parts = [p for p in pure.parts if p not in (".", "")]
-        return "/".join(parts)
+    def _forms(self, path: str) -> list[str]:
+        """The path as written (normalised, ``..`` folded) and, with a root, as it resolves on disk
+        (symlinks followed), both repo-relative. Outside the root a form keeps its leading ``..``."""
+        raw = path.replace("\\", "/")
+        forms = []
+        if self.root is not None:
+            full = Path(raw) if PurePosixPath(raw).is_absolute() else self.root / raw
+            forms.append(posixpath.relpath(posixpath.normpath(str(full)), str(self.root)))
+            forms.append(posixpath.relpath(str(full.resolve()), str(self.root)))
+        else:
+            forms.append(posixpath.normpath(raw))
+        return list(dict.fromkeys(f for f in forms if f != "."))
 
-    def _path_matches(self, path: str, globs: list[str]) -> bool:
-        rel = self._relative(path)
+    @staticmethod
+    def _glob_match(rel: str, globs: list[str]) -> bool:
         name = rel.rsplit("/", 1)[-1]
         return any(fnmatch.fnmatch(rel, g) or ("/" not in g and fnmatch.fnmatch(name, g)) for g in globs)
 
+    def _path_matches(self, path: str, globs: list[str]) -> bool:
+        """For allow rules: every form of the path must be inside the workspace and match."""
+        forms = self._forms(path)
+        return bool(forms) and all(not f.startswith("../") and self._glob_match(f, globs) for f in forms)
+
     def _path_denied(self, path: str) -> bool:
-        return bool(self.config.deny_paths) and self._path_matches(path, self.config.deny_paths)
+        """For deny rules: any form of the path matching is enough."""
+        globs = self.config.deny_paths
+        return bool(globs) and any(self._glob_match(f, globs) for f in self._forms(path))

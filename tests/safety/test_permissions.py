@@ -176,3 +176,18 @@ def test_paths_of_patch_formats() -> None:
     assert paths_of("apply_patch", {"patch": codex}) == ["src/a.py", "src/b.py", "c.txt"]
     git_rename = "diff --git a/x b/y\nrename from x\nrename to y\n"
     assert paths_of("apply_patch", {"patch": git_rename}) == ["x", "y"]
+
+
+def test_allowed_paths_cannot_be_reached_through_dotdot_or_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    (root / "src").mkdir()
+    (root / "docs" / "code").symlink_to(root / "src")
+    (root / "docs" / "env").symlink_to(root / ".env")
+    p = Permissions(PermissionsConfig(approval="ask", allow_paths=["docs/*"], deny_paths=[".env"]), root=root)
+    assert p.evaluate("write_file", "edit", {"path": "docs/guide.md"})[0] == "allow"
+    assert p.evaluate("write_file", "edit", {"path": "docs/../src/app.py"})[0] == "ask"
+    assert p.evaluate("write_file", "edit", {"path": "docs/code/app.py"})[0] == "ask"  # symlink into src/
+    assert p.evaluate("write_file", "edit", {"path": str(root / "docs" / "guide.md")})[0] == "allow"
+    assert p.evaluate("read_file", "read", {"path": "docs/env"})[0] == "deny"  # symlink to .env
+    assert p.evaluate("read_file", "read", {"path": "docs/../.env"})[0] == "deny"
