@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from agent.gitplumbing import run_git
+from agent.gitplumbing import GitError, run_git
 
 
 def create_worktree(repo: Path, base_ref: str, branch: str, path: Path) -> Path:
@@ -14,7 +15,14 @@ def create_worktree(repo: Path, base_ref: str, branch: str, path: Path) -> Path:
 
 
 def remove_worktree(repo: Path, path: Path, *, branch: str | None = None) -> None:
-    """Remove a worktree made by :func:`create_worktree` (and its branch when given)."""
-    run_git(Path(repo), "worktree", "remove", "--force", str(path))
+    """Remove a worktree made by :func:`create_worktree` (and its branch when given).
+
+    Works on half-made or already-deleted worktrees too (an interrupted job): the folder is
+    removed and git's record of it pruned, so nothing is left behind."""
+    try:
+        run_git(Path(repo), "worktree", "remove", "--force", "--force", str(path))
+    except GitError:
+        shutil.rmtree(path, ignore_errors=True)
+        run_git(Path(repo), "worktree", "prune")
     if branch:
         run_git(Path(repo), "branch", "-D", branch)

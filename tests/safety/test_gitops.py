@@ -378,3 +378,14 @@ def test_turn_diff_and_auto_commit_leave_ignored_files_alone(repo: Path) -> None
         "a.txt",
     ]
     assert git(repo, "log", "-1", "--format=%an", "HEAD").strip() == "Test User"  # the user's identity
+
+
+def test_remove_worktree_cleans_up_half_made_or_locked_worktrees(repo: Path, tmp_path: Path) -> None:
+    locked = gitops.create_worktree(repo, "main", "job-locked", tmp_path / "locked")
+    git(repo, "worktree", "lock", str(locked))
+    gitops.remove_worktree(repo, locked, branch="job-locked")
+    gone = gitops.create_worktree(repo, "main", "job-gone", tmp_path / "gone")
+    shutil.rmtree(gone)  # a killed run deleted the folder but not git's record
+    gitops.remove_worktree(repo, gone, branch="job-gone")
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert git(repo, "branch", "--list", "job-*") == ""
