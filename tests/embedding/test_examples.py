@@ -9,11 +9,15 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from agent.events import from_json_line
 from tests.conftest import git
 from tests.embedding.conftest import EXAMPLES, example_env, run_example
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 BUGGY = "def add(a, b):\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
