@@ -62,7 +62,7 @@ def plan(text: str, old: str, new: str, *, replace_all: bool = False, name: str 
     if not old:
         raise ToolRetry(f"old_string is empty but {name} exists; give the exact text to replace "
                         "(use write_file to replace a whole file)")
-    exact = _find_all(text, old)
+    exact = [pos for pos in _find_all(text, old) if not _shifted(text, pos, old)]
     if exact and (replace_all or len(exact) == 1):
         if len(exact) == 1 and _whole_lines(text, exact[0], old):
             loose = find_candidates(text.split("\n"), _split(old))
@@ -71,7 +71,8 @@ def plan(text: str, old: str, new: str, *, replace_all: bool = False, name: str 
                 raise _ambiguous(name, [c.lo + 1 for c in loose], how)
         out, last = [], 0
         for pos in exact:
-            out += [text[last:pos], new]
+            start = _unindented_start(text, pos, old, new)
+            out += [text[last:start], new]
             last = pos + len(old)
         lines = tuple(text.count("\n", 0, pos) + 1 for pos in exact)
         return EditPlan("".join(out) + text[last:], "exact", lines)
@@ -101,6 +102,37 @@ def _find_all(text: str, old: str) -> list[int]:
         found.append(pos)
         pos = text.find(old, pos + len(old))
     return found
+
+
+def _shifted(text: str, pos: int, old: str) -> bool:
+    """A match that starts inside a line's indentation while old_string itself starts indented:
+    the model's copy is less indented than the file, so its other lines would land too far left."""
+    prefix = text[text.rfind("\n", 0, pos) + 1:pos]
+    return bool(prefix) and not prefix.strip() and old[:1] in (" ", "\t")
+
+
+def _unindented_start(text: str, pos: int, old: str, new: str) -> int:
+    """Where the replacement starts when old_string left out its first line's indentation.
+
+    Deleting such whole lines deletes the indentation too. If a one-line old_string becomes several
+    lines, nothing says whether the model's later lines are absolute or shifted like the first, so the
+    edit is refused rather than guessed.
+    """
+    line_start = text.rfind("\n", 0, pos) + 1
+    prefix = text[line_start:pos]
+    if not prefix or prefix.strip() or old[:1] in (" ", "\t"):
+        return pos
+    if not new and old.endswith("\n"):
+        return line_start
+    if "\n" not in old.rstrip("\n") and sum(1 for line in new.split("\n") if line.strip()) > 1:
+        number = text.count("\n", 0, pos) + 1
+        raise ToolRetry(
+            f"old_string matches line {number} without its leading indentation, "
+            "and new_string has several lines, so their indentation is ambiguous; nothing was changed. "
+            "Include the line's full indentation in old_string and write new_string with the indentation "
+            "each line should have."
+        )
+    return pos
 
 
 def _whole_lines(text: str, pos: int, old: str) -> bool:
@@ -236,6 +268,13 @@ def merge(file_lines: list[str], old_lines: list[str], new_lines: list[str], can
     out: list[str] = []
     cursor = cand.lo
     ops = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes()
+    gaps = _gap_boundaries(cand.align, old_lines)
+    if any(_ambiguous_blanks(tag, i1, i2, gaps, cand.align) for tag, i1, i2, _, _ in ops):
+        raise ToolRetry(
+            f"the blank lines in your text differ from the file's (near line {cand.lo + 1}) right where "
+            "the edit changes lines, so where blank lines belong is ambiguous; nothing was changed. Copy "
+            "the lines to replace exactly from the file, blank lines included."
+        )
     for tag, i1, i2, j1, j2 in ops:
         aligned = [f for f in cand.align[i1:i2] if f is not None]
         if tag == "equal":
@@ -248,6 +287,35 @@ def merge(file_lines: list[str], old_lines: list[str], new_lines: list[str], can
             cursor = aligned[-1] + 1
         out += [cand.reindent(new_lines[j], j == 0) for j in range(j1, j2)]
     return out + file_lines[cursor:cand.hi + 1]
+
+
+def _ambiguous_blanks(tag: str, i1: int, i2: int, gaps: set[int], align: tuple[int | None, ...]) -> bool:
+    """Does this change of the model's touch blank lines it disagrees with the file about?
+
+    Lines inserted at a boundary inside such a blank run could go on either side of the file's blank
+    lines; a replaced range that contains one would drop or keep blank lines by guesswork. Replacing
+    whole matched lines next to the run is fine: they are pinned to their file lines.
+    """
+    if tag == "equal":
+        return False
+    if tag == "insert":
+        return i1 in gaps
+    return bool(gaps.intersection(range(i1 + 1, i2))) or any(align[i] is None for i in range(i1, i2))
+
+
+def _gap_boundaries(align: tuple[int | None, ...], old_lines: list[str]) -> set[int]:
+    """Boundaries between old lines (k = just before old line k) inside a run of blank lines whose
+    length differs from the file's: which of those blank lines an edit sits next to is unknowable."""
+    core = [i for i, line in enumerate(old_lines) if line.strip()]
+    bounds: set[int] = set()
+    if any(align[i] is None for i in range(core[0])):
+        bounds |= set(range(core[0] + 1))
+    if any(align[i] is None for i in range(core[-1] + 1, len(old_lines))):
+        bounds |= set(range(core[-1] + 1, len(old_lines) + 1))
+    for c0, c1 in zip(core, core[1:], strict=False):
+        if align[c1] - align[c0] != c1 - c0:  # type: ignore[operator]
+            bounds |= set(range(c0 + 1, c1 + 1))
+    return bounds
 
 
 def no_match_message(file_lines: list[str], old_lines: list[str], name: str) -> str:

@@ -53,7 +53,8 @@ def test_codex_envelope_update_add_delete(call, read, ws):
 def test_codex_anchor_picks_the_occurrence_after_it(call, read, ws):
     text = "def a():\n    return 1\n\n\ndef b():\n    return 1\n"
     path = setup(ws, read, "m.py", text)
-    patch = "*** Begin Patch\n*** Update File: m.py\n@@ def b():\n-    return 1\n+    return 2\n*** End Patch\n"
+    patch = ("*** Begin Patch\n*** Update File: m.py\n@@ def b():\n-    return 1\n+    return 2\n"
+             "*** End Patch\n")
     assert call("apply_patch", patch=patch).ok
     assert path.read_text() == "def a():\n    return 1\n\n\ndef b():\n    return 2\n"
 
@@ -79,13 +80,14 @@ def test_codex_move_and_end_of_file(call, read, ws):
 def test_unified_git_diff_with_several_files_and_wrong_line_numbers(call, read, ws):
     path = setup(ws, read)
     other = setup(ws, read, "lib.py", "A = 1\nB = 2\nC = 3\n")
-    diff = """diff --git a/app.py b/app.py
+    blank = " "  # a blank context line is one space
+    diff = f"""diff --git a/app.py b/app.py
 index 111..222 100644
 --- a/app.py
 +++ b/app.py
 @@ -57,7 +57,7 @@ def greet(name):
- 
- 
+{blank}
+{blank}
  def main():
 -    greet(sys.argv[1])
 +    greet(sys.argv[-1])
