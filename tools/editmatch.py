@@ -320,6 +320,8 @@ def _gap_boundaries(align: tuple[int | None, ...], old_lines: list[str]) -> set[
 
 def no_match_message(file_lines: list[str], old_lines: list[str], name: str) -> str:
     """'Not found', quoting the most similar region of the file with line numbers."""
+    if file_lines and file_lines[-1] == "":
+        file_lines = file_lines[:-1]  # the empty string after the final newline is not a line
     width = max(1, len(old_lines))
     wanted = {line.strip() for line in old_lines if line.strip()}
     hits = [1 if line.strip() in wanted else 0 for line in file_lines]

@@ -147,7 +147,8 @@ def write_file(args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
 
 class ListFilesArgs(BaseModel):
     path: str = Field(".", description="Directory to list, relative to the workspace root")
-    pattern: str | None = Field(None, description='Glob to filter by, e.g. "*.py" or "tests/**/test_*.py"')
+    pattern: str | None = Field(None, description='Glob on workspace-relative paths: "*.py" matches at any '
+                                'depth, "tests/**/test_*.py" only under tests/')
 
 
 @tool(kind="read")

@@ -18,7 +18,7 @@ def resolve_in_workspace(root: Path, path: str, *, allow_git: bool = False) -> P
     if not path or "\x00" in path:
         raise ToolRetry("path is empty or contains a NUL byte")
     real_root = Path(os.path.realpath(root))
-    candidate = Path(path) if os.path.isabs(path) else real_root / path
+    candidate = Path(path) if Path(path).is_absolute() else real_root / path
     resolved = Path(os.path.realpath(candidate))
     try:
         relative = resolved.relative_to(real_root)

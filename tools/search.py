@@ -68,7 +68,8 @@ def _first_error(stderr: bytes) -> str:
 class GrepArgs(BaseModel):
     pattern: str = Field(description="Regular expression (Rust regex syntax, like Python's re)")
     path: str | None = Field(None, description="File or directory to search; default: the whole workspace")
-    glob: str | None = Field(None, description='Only files matching this glob, e.g. "*.py" or "src/**/*.ts"')
+    glob: str | None = Field(None, description='Only files matching this glob on workspace-relative paths, '
+                             'e.g. "*.py" (any depth) or "src/**/*.ts"')
     ignore_case: bool = False
     context: int = Field(0, ge=0, le=20, description="Lines of context around each match")
     max_results: int = Field(200, ge=1, le=2000, description="Most matching lines to return")

@@ -197,3 +197,34 @@ def test_preview_is_the_diff_the_edit_would_make_and_writes_nothing(ws, session)
     assert (ws / "a.py").read_text() == "v = 1\n"
     failing = tool.preview(tool.parse({"path": "a.py", "old_string": "nope", "new_string": "x"}), ctx)
     assert "will fail" in failing
+
+
+def test_less_indented_copy_is_reindented_not_spliced_into_the_indentation(call, read, ws):
+    """'    raise X' is text inside '        raise X', but the model's lines are shifted: re-indent."""
+    path = setup(ws, read, "def f(run):\n    if run:\n        raise TypeError('bad')\n")
+    result = call("edit_file", path="store.py", old_string="    raise TypeError('bad')\n",
+                  new_string="    msg = 'bad'\n    raise TypeError(msg)\n")
+    assert result.ok, result.text
+    want = "def f(run):\n    if run:\n        msg = 'bad'\n        raise TypeError(msg)\n"
+    assert path.read_text() == want
+
+
+def test_unindented_first_line(call, read, ws):
+    path = setup(ws, read, "class A:\n    x = 1\n    y = 2\n")
+    assert call("edit_file", path="store.py", old_string="x = 1\n    y = 2\n",
+                new_string="x = 10\n    y = 2\n").ok
+    assert path.read_text() == "class A:\n    x = 10\n    y = 2\n"
+    assert call("edit_file", path="store.py", old_string="x = 10\n", new_string="").ok
+    assert path.read_text() == "class A:\n    y = 2\n"  # the whole line went, indentation included
+    result = call("edit_file", path="store.py", old_string="y = 2", new_string="y = 2\nz = 3")
+    assert not result.ok and "indentation is ambiguous" in result.text
+    assert path.read_text() == "class A:\n    y = 2\n"
+
+
+def test_insert_next_to_blank_lines_the_model_miscounted_is_refused(call, read, ws):
+    text = "import os\n\n\ndef f():\n    pass\n"
+    path = setup(ws, read, text)
+    result = call("edit_file", path="store.py", old_string="import os\n\ndef f():\n",
+                  new_string="import os\n\nimport sys\n\ndef f():\n")
+    assert not result.ok and "blank lines" in result.text
+    assert path.read_text() == text
