@@ -243,13 +243,14 @@ def _commit(ctx: ToolContext, entries: list[_Entry]) -> None:
             else:
                 textio.atomic_write(ctx.root, entry.path, textio.encode(entry.text, entry.doc))
             done.append(entry)
-    except OSError as exc:
+    except (OSError, ToolRetry) as exc:
         for entry in reversed(done):
             if entry.data is not None:
                 textio.atomic_write(ctx.root, entry.path, entry.data)
             else:
                 textio.delete(ctx.root, entry.path)
-        raise ToolRetry(f"writing {entry.rel} failed ({exc.strerror or exc}); files already written were "
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ToolRetry(f"writing {entry.rel} failed ({reason}); files already written were "
                         "restored, nothing was applied") from None
     for entry in entries:
         textio.note_written(ctx.session, entry.path,

@@ -239,3 +239,13 @@ def test_preview_shows_the_combined_diff_and_writes_nothing(ws, session):
     preview = tool.preview(tool.parse({"patch": patch}), ctx)
     assert "--- a/f.txt" in preview and "+B" in preview and "+++ b/g.txt" in preview
     assert (ws / "f.txt").read_text() == "a\nb\n" and not (ws / "g.txt").exists()
+
+
+def test_a_write_that_fails_midway_restores_the_files_already_written(call, read, ws):
+    first = setup(ws, read, "one.py", "x = 1\n")
+    (ws / "blocker").write_text("a file where the patch wants a folder\n")
+    patch = "*** Begin Patch\n*** Update File: one.py\n-x = 1\n+x = 2\n*** Add File: blocker/new.py\n+y\n*** End Patch"
+    result = call("apply_patch", patch=patch)
+    assert not result.ok and "restored" in result.text
+    assert first.read_text() == "x = 1\n"
+    assert (ws / "blocker").read_text() == "a file where the patch wants a folder\n"
