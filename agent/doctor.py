@@ -14,8 +14,6 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
 import httpx
 
 from agent.config import AgentConfig, ModelEntry, load_config
@@ -205,13 +203,19 @@ def run_doctor(workspace: Path, *, as_json: bool = False, fix: bool = False) -> 
     reports = asyncio.run(diagnose(config))
     memory = detect_memory()
     recommendation = recommend_qwen(memory)
+    from tools.sandbox import detect, notice_text
+
+    status = detect(config.sandbox.policy)
+    sandbox = {"kind": status.kind, "detail": status.detail,
+               "advice": notice_text(status, config.sandbox.policy) or ""}
     if as_json:
         print(json.dumps({"endpoints": [{**asdict(r), "usable": r.usable} for r in reports],
-                          "memory": asdict(memory), "recommendation": recommendation}, indent=2))
+                          "memory": asdict(memory), "recommendation": recommendation, "sandbox": sandbox},
+                         indent=2))
     else:
         from agent.doctor_render import render
 
-        render(reports, memory, recommendation)
+        render(reports, memory, recommendation, sandbox)
     if fix:
         _offer_fixes(config, reports)
     return 0 if any(r.usable for r in reports) else 1

@@ -15,7 +15,8 @@ def _mark(value: bool | None) -> str:
     return {True: "[green]yes[/]", False: "[red]no[/]", None: "[dim]–[/]"}[value]
 
 
-def render(reports: list[EndpointReport], memory: Memory, recommendation: dict[str, Any]) -> None:
+def render(reports: list[EndpointReport], memory: Memory, recommendation: dict[str, Any],
+           sandbox: dict[str, str]) -> None:
     console = Console()
     table = Table(title="qagent doctor: endpoints")
     for column in ("model", "endpoint", "reachable", "listed", "context", "latency", "tools", "reasoning replay"):
@@ -34,5 +35,7 @@ def render(reports: list[EndpointReport], memory: Memory, recommendation: dict[s
     console.print(f"\nMemory: {memory.total_gb:g} GB ({memory.kind}{', ' + memory.detail if memory.detail else ''})")
     console.print(f"Recommended local model: [bold]{recommendation['model']}[/] {recommendation['quantisation']} — "
                   f"{recommendation['reason']}")
+    console.print(f"Shell sandbox: [bold]{sandbox['kind']}[/]" + (f" — {sandbox['advice']}" if sandbox["advice"] else ""),
+                  highlight=False)
     if not any(r.usable for r in reports):
         console.print("[red]No usable model.[/] Start a local server or set DEEPSEEK_API_KEY (see above).")

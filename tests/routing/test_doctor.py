@@ -83,6 +83,7 @@ def test_doctor_cli_json_and_exit_code(scripted_server, tmp_path):
     remote_report = next(e for e in payload["endpoints"] if e["name"] == "remote")
     assert "DEEPSEEK_API_KEY is not set" in remote_report["problems"]
     assert payload["recommendation"]["model"].startswith("qwen3.5:")
+    assert payload["sandbox"]["kind"] in ("bwrap", "landlock", "none")
     (tmp_path / ".qagent.toml").write_text('[models.local]\nbase_url = "http://127.0.0.1:9/v1"\n')
     down = subprocess.run([str(qagent), "doctor"], cwd=tmp_path, capture_output=True, text=True, env=env,
                           timeout=60)
