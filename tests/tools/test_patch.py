@@ -244,7 +244,8 @@ def test_preview_shows_the_combined_diff_and_writes_nothing(ws, session):
 def test_a_write_that_fails_midway_restores_the_files_already_written(call, read, ws):
     first = setup(ws, read, "one.py", "x = 1\n")
     (ws / "blocker").write_text("a file where the patch wants a folder\n")
-    patch = "*** Begin Patch\n*** Update File: one.py\n-x = 1\n+x = 2\n*** Add File: blocker/new.py\n+y\n*** End Patch"
+    patch = ("*** Begin Patch\n*** Update File: one.py\n-x = 1\n+x = 2\n*** Add File: blocker/new.py\n+y\n"
+             "*** End Patch")
     result = call("apply_patch", patch=patch)
     assert not result.ok and "restored" in result.text
     assert first.read_text() == "x = 1\n"
