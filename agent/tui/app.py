@@ -107,10 +107,18 @@ class QAgentApp(App[int]):
         await self.agent.aclose()
 
     def _warm_up(self) -> None:
-        """Build the system prompt (repo map) in a thread now, so the first Enter does not freeze the UI."""
+        """Do slow first-time work in a thread now, so the first Enter and the first code block do not
+        freeze the UI: the system prompt (repo map) and the syntax highlighter's lexers."""
         build = getattr(self.agent, "_system", None)
-        if callable(build):
-            self.run_worker(asyncio.to_thread(build), group="warm-up", exit_on_error=False)
+
+        def warm() -> None:
+            from pygments.lexers import get_lexer_by_name
+
+            get_lexer_by_name("python")
+            if callable(build):
+                build()
+
+        self.run_worker(asyncio.to_thread(warm), group="warm-up", exit_on_error=False)
 
     # ------------------------------------------------------------------ output helpers
     def notice(self, text: str, level: str = "info") -> None:
@@ -276,7 +284,7 @@ class QAgentApp(App[int]):
                 if message.content.strip():
                     answer = AssistantMessage()
                     await self.view.add(answer)
-                    await answer.markdown.update(message.content)
+                    await answer.append(message.content)
                 for call in message.tool_calls:
                     summary = args_summary(call.parsed_arguments() if call.arguments.startswith("{") else {})
                     await self.view.add(NoticeLine(f"⚙ {call.name} {summary}"))

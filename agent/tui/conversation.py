@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Collapsible, Static
 
-from agent.tui.render import inert, tail_lines
+from agent.tui.render import clean, inert, tail_lines
 
 MAX_ITEMS = 150
 THINKING_LIVE_LINES = 12
@@ -91,33 +91,62 @@ class ThinkingBlock(Collapsible):
         self.collapsed = True
 
 
+def block_boundary(text: str, limit: int) -> int:
+    """Where a long streaming answer can be cut between Markdown blocks (0: not yet).
+
+    The cut is after the last blank line outside a code fence, once ``text`` is ``limit`` long, so
+    each part renders exactly as it would inside the whole.
+    """
+    if len(text) < limit:
+        return 0
+    in_fence, pos, cut = False, 0, 0
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        pos += len(line)
+        if not in_fence and not line.strip() and pos < len(text):
+            cut = pos
+    return cut
+
+
+def markdown(text: str) -> RichMarkdown:
+    return RichMarkdown(clean(text), code_theme="monokai", hyperlinks=False)
+
+
 class AssistantMessage(Widget):
-    """The answer as streaming Markdown (code blocks syntax-highlighted by Textual)."""
+    """The answer as streaming Markdown, code blocks syntax-highlighted.
+
+    Only the last part of the answer is re-rendered as tokens arrive; completed parts (cut between
+    blocks every ``SEGMENT_CHARS``) become fixed widgets whose layout Textual caches. That keeps
+    the cost of a frame flat however long the answer grows (see bench/tui_stream.py).
+    """
 
     DEFAULT_CSS = """
-    AssistantMessage { height: auto; padding: 0 0 0 1; }
-    AssistantMessage Markdown { margin: 0; padding: 0; }
+    AssistantMessage { height: auto; padding: 0 0 0 1; margin: 0 0 1 0; }
+    AssistantMessage > Static { height: auto; }
     """
+    SEGMENT_CHARS = 1500
 
     def __init__(self) -> None:
         super().__init__()
-        self.markdown = Markdown()
         self.text = ""
-        self._stream: MarkdownStream | None = None
+        self._tail = ""
+        self._live = Static("")
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield self.markdown
+        yield self._live
 
     async def append(self, text: str) -> None:
         self.text += text
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.markdown)
-        await self._stream.write(text)
+        self._tail += text
+        cut = block_boundary(self._tail, self.SEGMENT_CHARS)
+        if cut:
+            done, self._tail = self._tail[:cut], self._tail[cut:]
+            await self.mount(Static(markdown(done)), before=self._live)
+        self._live.update(markdown(self._tail))
 
     async def finish(self) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            await stream.stop()
+        """Nothing is pending: every append is drawn when it arrives (the pump batches them)."""
 
 
 class ConversationView(VerticalScroll):

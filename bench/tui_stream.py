@@ -1,0 +1,156 @@
+"""How far the TUI lags behind a fast token stream, batched vs drawing every delta.
+
+A scripted server (a separate process, so it does not share the UI's GIL) streams a long Markdown
+answer at about ``--rate`` tokens/s (4 characters ≈ 1 token) through the real provider and agent
+loop into the real app, headless at 120×40. For every text delta the pump records when it arrived
+and when the screen refresh that showed it completed; the difference is the UI's lag behind the
+stream. A heartbeat task measures how long the event loop is blocked (what a keypress would wait).
+
+The peer, measured in the same run on a shorter stream, is the same app drawing every delta as
+it arrives (no batching: what a naive front end does). Target: lag p95 ≤ 50 ms.
+
+    python bench/tui_stream.py [--tokens 20000] [--rate 1000] [--peer-tokens 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agent.config import load_config
+from agent.tui import pump as pump_module
+from agent.tui.app import QAgentApp
+from agent.tui.conversation import AssistantMessage
+from agent.wiring import build_agent
+
+CHARS_PER_TOKEN = 4
+TOKENS_PER_CHUNK = 2
+
+
+def answer(tokens: int) -> str:
+    """About ``tokens`` tokens of Markdown: paragraphs, bullet lists and code blocks."""
+    parts, size, n = [], 0, 0
+    while size < tokens * CHARS_PER_TOKEN:
+        n += 1
+        if n % 7 == 0:
+            block = "```python\n" + "".join(f"def step_{n}_{i}(x):\n    return x * {i}\n" for i in range(4)) + "```\n\n"
+        elif n % 5 == 0:
+            block = "".join(f"- item {i} of list {n} with `code` and **bold**\n" for i in range(4)) + "\n"
+        else:
+            block = f"Paragraph {n}: " + "the agent streams words quickly " * 10 + "\n\n"
+        parts.append(block)
+        size += len(block)
+    return "".join(parts)[: tokens * CHARS_PER_TOKEN]
+
+
+def start_server(text: str, rate: float, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    script = folder / "script.json"
+    delay = TOKENS_PER_CHUNK / rate
+    script.write_text(json.dumps([{"text": text, "chunk_chars": TOKENS_PER_CHUNK * CHARS_PER_TOKEN,
+                                   "chunk_delay": delay}]))
+    proc = subprocess.Popen([sys.executable, "-m", "agent.testing", "serve", "--script", str(script),
+                             "--dialect", "vllm"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    return proc, line.split()[-1]
+
+
+async def heartbeat(stalls: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        stalls.append(time.perf_counter() - before - 0.01)
+
+
+async def measure(tokens: int, rate: float, batched: bool) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="tui-bench-"))
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    text = answer(tokens)
+    proc, url = start_server(text, rate, folder)
+    try:
+        config = load_config(folder, {"models": {"local": {"base_url": url, "dialect": "vllm"}},
+                                      "routing": {"mode": "local", "privacy": "local-only"}},
+                             env={}, use_user_file=False)
+        app = QAgentApp(folder, config, lambda approver, _: build_agent(config, folder, approver=approver))
+        saved = pump_module.FLUSH_INTERVAL
+        pump_module.FLUSH_INTERVAL = saved if batched else 0.0
+        try:
+            return await _drive(app, text)
+        finally:
+            pump_module.FLUSH_INTERVAL = saved
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.to_thread(app.agent._system)  # repo map built before timing starts
+        app.pump.probe = probe = []
+        stalls: list[float] = []
+        stop = asyncio.Event()
+        beat = asyncio.create_task(heartbeat(stalls, stop))
+        cpu = time.process_time()
+        app.send("stream")
+        while app.busy or not app.pump.idle:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        cpu = time.process_time() - cpu
+        stop.set()
+        await beat
+        shown = app.query_one(AssistantMessage).text
+        assert shown == text, f"rendered {len(shown)} of {len(text)} characters"
+    lags = sorted(painted - arrived for arrived, painted in probe)
+    first, last = min(a for a, _ in probe), max(a for a, _ in probe)
+    painted_last = max(p for _, p in probe)
+    stream_s = last - first
+    return {
+        "deltas": len(probe), "stream_s": stream_s, "tokens_per_s": len(text) / CHARS_PER_TOKEN / stream_s,
+        "lag_p50_ms": 1000 * statistics.median(lags), "lag_p95_ms": 1000 * lags[int(0.95 * (len(lags) - 1))],
+        "lag_max_ms": 1000 * lags[-1], "render_s": painted_last - first,
+        "behind_at_end_ms": 1000 * (painted_last - last),
+        "loop_stall_p95_ms": 1000 * sorted(stalls)[int(0.95 * (len(stalls) - 1))],
+        "loop_stall_max_ms": 1000 * max(stalls), "cpu_s": cpu,
+    }
+
+
+def report(name: str, tokens: int, r: dict[str, float]) -> None:
+    print(f"\n{name}: {tokens:,} tokens, {r['deltas']:,.0f} deltas, streamed in {r['stream_s']:.2f} s "
+          f"({r['tokens_per_s']:,.0f} tokens/s)")
+    print(f"  UI lag behind the stream: p50 {r['lag_p50_ms']:.1f} ms, p95 {r['lag_p95_ms']:.1f} ms, "
+          f"max {r['lag_max_ms']:.1f} ms")
+    print(f"  render time {r['render_s']:.2f} s vs stream time {r['stream_s']:.2f} s "
+          f"(ratio {r['render_s'] / r['stream_s']:.3f}; last token on screen {r['behind_at_end_ms']:.0f} ms after "
+          "it arrived)")
+    print(f"  event-loop stalls (keypress wait): p95 {r['loop_stall_p95_ms']:.1f} ms, "
+          f"max {r['loop_stall_max_ms']:.1f} ms; UI-process CPU {r['cpu_s']:.1f} s "
+          f"({100 * r['cpu_s'] / r['render_s']:.0f}% of one core)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
+    parser.add_argument("--peer-tokens", type=int, default=4000, help="0 skips the unbatched peer")
+    args = parser.parse_args()
+    ours = asyncio.run(measure(args.tokens, args.rate, batched=True))
+    report(f"qagent TUI (batched every {pump_module.FLUSH_INTERVAL * 1000:.0f} ms)", args.tokens, ours)
+    if args.peer_tokens:
+        same = asyncio.run(measure(args.peer_tokens, args.rate, batched=True))
+        peer = asyncio.run(measure(args.peer_tokens, args.rate, batched=False))
+        report("qagent TUI, batched (same stream as the peer)", args.peer_tokens, same)
+        report("peer: same app drawing every delta (no batching)", args.peer_tokens, peer)
+        print(f"\nlag p95: peer / batched = {peer['lag_p95_ms'] / max(same['lag_p95_ms'], 0.001):.1f}x; "
+              f"UI CPU: peer / batched = {peer['cpu_s'] / max(same['cpu_s'], 0.001):.1f}x")
+    verdict = "meets" if ours["lag_p95_ms"] <= 50 else "MISSES"
+    print(f"\ntarget lag p95 ≤ 50 ms at {args.rate:,.0f} tokens/s: {verdict} ({ours['lag_p95_ms']:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
