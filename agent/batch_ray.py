@@ -44,12 +44,9 @@ def run_on_worker(
     work = Path(tempfile.mkdtemp(prefix=f"qagent-ray-{spec.task.id}-"))
     try:
         (work / "base.bundle").write_bytes(base_bundle)
-        subprocess.run(
-            ["git", "clone", "-q", "--no-checkout", str(work / "base.bundle"), str(work / "repo")],
-            check=True,
-            capture_output=True,
-        )
         checkout = work / "repo"
+        subprocess.run(["git", "init", "-q", str(checkout)], check=True, capture_output=True)
+        _git(checkout, "fetch", "-q", str(work / "base.bundle"), f"{BASE_REF}:{BASE_REF}")
         _git(checkout, "checkout", "-q", "-b", spec.branch, spec.base_commit)
         row = asyncio.run(run_in_checkout(checkout, spec, config, state))
         bundle = None

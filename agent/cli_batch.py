@@ -63,6 +63,12 @@ def register(app: typer.Typer) -> None:
         branch_prefix: str = typer.Option(
             "qagent/batch/", "--branch-prefix", help="Task branches are PREFIX+id."
         ),
+        pack: bool = typer.Option(
+            False,
+            "--pack/--no-pack",
+            help="Send the repository pack with each task's "
+            "requests (off: each fresh worktree would re-index the repository).",
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Plain lines, no live display (CI)."),
         cwd: Path | None = typer.Option(None, "--cwd", help="Repository (default: current directory)."),
     ) -> None:
@@ -117,6 +123,7 @@ def _run(args: dict[str, Any]) -> int:
         )
         if args["model"]:
             config.model_entry(args["model"])
+        config.context.pack = args["pack"]
         if args["plan"] is not None:
             tasks = _make_plan(config, repo, args, err)
             if tasks is None:
