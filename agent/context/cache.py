@@ -27,7 +27,10 @@ from agent.context import workspace
 from agent.context.tags import compile_language, extract_tags, language_for
 
 FORMAT = 3
-BINARY, GENERATED, SECRET, LARGE = 1, 2, 4, 8
+BINARY, GENERATED, SECRET, LARGE, UNSCANNED = 1, 2, 4, 8, 16
+EXCLUDED = BINARY | GENERATED | SECRET | LARGE
+"""UNSCANNED marks a non-source file known by (mtime, size) only: the packer checks its content
+(binary, generated, secret) when it reads it, so a cold build never reads files the map ignores."""
 MAX_PARSE_BYTES = 1_000_000
 """Bigger files are data or generated code: recorded, never parsed or packed."""
 RACY_NS = 2_000_000_000
@@ -55,21 +58,26 @@ class Entry(NamedTuple):
 
     @property
     def packable(self) -> bool:
-        return self.flags == 0
+        """Not excluded so far (an UNSCANNED file is checked again when read for a pack)."""
+        return not self.flags & EXCLUDED
 
 
 Analysis = tuple[str | None, int, Defs, Refs]
 
 
+def content_flags(data: bytes) -> int:
+    """BINARY, GENERATED and SECRET as found in a file's bytes (0 when none applies)."""
+    if workspace.is_binary(data):
+        return BINARY
+    flags = GENERATED if workspace.looks_generated(data) else 0
+    return flags | (SECRET if workspace.contains_secret(data) else 0)
+
+
 def analyse(rel: str, data: bytes) -> Analysis:
     """(lang, flags, defs, refs) of one file's bytes; pure, so it runs in any process."""
-    flags = 0
-    if workspace.is_binary(data):
+    flags = content_flags(data)
+    if flags & BINARY:
         return None, BINARY, (), ()
-    if workspace.looks_generated(data):
-        flags |= GENERATED
-    if workspace.contains_secret(data):
-        flags |= SECRET
     lang = language_for(rel)
     if lang is None or flags:
         return lang, flags, (), ()
@@ -237,13 +245,13 @@ class TagCache:
                 and (old.mtime_ns < racy_before)
             ):
                 continue
-            if st.st_size > MAX_PARSE_BYTES:
-                if not old or old.size != st.st_size or old.mtime_ns != st.st_mtime_ns:
-                    self._put(
-                        rel,
-                        Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1, None, LARGE, (), (), -1),
-                        stats,
-                    )
+            lang = language_for(rel)
+            if st.st_size > MAX_PARSE_BYTES or lang is None:
+                if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
+                    continue
+                flags = LARGE if st.st_size > MAX_PARSE_BYTES else UNSCANNED
+                entry = Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1, None, flags, (), (), -1)
+                self._put(rel, entry, stats)
                 continue
             todo.append((rel, old.digest if old else None))
         self._scan(todo, stat_of, stats)
@@ -311,6 +319,13 @@ class TagCache:
                 continue
             lang, flags, defs, refs = analysis if analysis else (None, 0, (), ())
             self._put(rel, Entry(st.st_mtime_ns, st.st_size, digest, gen, lang, flags, defs, refs, -1), stats)
+
+    def set_scanned(self, rel: str, digest: str, flags: int) -> None:
+        """Record what reading an UNSCANNED file found (the packer reads it anyway)."""
+        entry = self.files.get(rel)
+        if entry is not None and entry.flags & UNSCANNED:
+            self.files[rel] = entry._replace(digest=digest, flags=flags)
+            self.dirty = True
 
     def set_tokens(self, rel: str, tokens: int) -> None:
         entry = self.files.get(rel)

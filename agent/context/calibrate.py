@@ -25,6 +25,8 @@ VARIATIONS: dict[str, tuple[float, ...]] = {
     "back": (0.0, 0.25, 1.0),
     "alpha": (0.7, 0.95),
     "test_penalty": (0.1, 1.0),
+    "direct": (1.0,),
+    "sharp": (2.0,),
 }
 
 

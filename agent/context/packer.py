@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.context.cache import UNSCANNED, content_digest, content_flags
 from agent.context.repomap import RankedFile, RepoMap
 from agent.context.tokens import apply_factor, count_tokens, raw_o200k_count
 
@@ -62,8 +63,18 @@ class _Packer:
         if entry is None or not entry.packable:
             return None
         try:
-            content = (self.rm.root / path).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            data = (self.rm.root / path).read_bytes()
+        except OSError:
+            return None
+        if entry.flags & UNSCANNED or entry.digest != content_digest(data):
+            flags = content_flags(data)  # never trust a name alone: check what is packed
+            if self.rm.cache is not None and entry.flags & UNSCANNED:
+                self.rm.cache.set_scanned(path, content_digest(data), flags)
+            if flags:
+                return None
+        try:
+            content = data.decode("utf-8")
+        except UnicodeDecodeError:
             return None
         if content and not content.endswith("\n"):
             content += "\n"

@@ -40,6 +40,10 @@ class Weights:
     """Word overlap between the task and a file's path and definition names."""
     test_penalty: float = 0.3
     """Multiplier for test files unless the task talks about tests."""
+    direct: float = 0.0
+    """Share of a file's own personalisation added to its rank (beyond PageRank's teleport)."""
+    sharp: float = 1.0
+    """Exponent on normalised identifier/word match scores: above 1 favours the best matches."""
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -21,6 +21,8 @@ SECRETS = {
     "config/credentials.json": '{"token": "hunter2"}\n',
     "app/settings_local.py": "KEY = '''-----BEGIN RSA PRIVATE KEY-----\nabc\n'''\n",
     "package-lock.json": '{"lockfileVersion": 3}\n',
+    "docs/ops-notes.txt": "prod key:\n-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n",
+    "docs/token.md": "use ghp_abcdefghijklmnopqrstuvwxyz0123456789AB for the bot\n",
     "ignored_dir/notes.py": "def secret_plan():\n    pass\n",
     ".gitignore": "ignored_dir/\n",
 }
@@ -34,7 +36,14 @@ def test_secret_ignored_and_lock_files_never_appear(repo: Path, cache_dir: Path)
     for name in SECRETS:
         if name != ".gitignore":
             assert name not in listed
-    for needle in ("sk-live-secret-value", "PRIVATE KEY", "hunter2", "secret_plan", "lockfileVersion"):
+    for needle in (
+        "sk-live-secret-value",
+        "PRIVATE KEY",
+        "hunter2",
+        "secret_plan",
+        "lockfileVersion",
+        "ghp_",
+    ):
         assert needle not in pack.text
     assert "app/db.py" in pack.full_files
 
