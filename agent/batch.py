@@ -105,7 +105,11 @@ class BatchRunner:
     # ------------------------------------------------------------------ public
     async def run(self, tasks: list[BatchTask]) -> BatchReport:
         started = time.monotonic()
-        pending = self._prepare(tasks)
+        try:
+            pending = self._prepare(tasks)
+        except BaseException:
+            await self.executor.close()
+            raise
         try:
             canary = pending[: self.options.canary] if self.options.canary else []
             if canary and len(pending) > len(canary):
