@@ -168,6 +168,8 @@ class Tool:
             raise ToolRetry(f"invalid arguments for {self.name}: {problems}") from None
 
     async def invoke(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Run the function on parsed arguments (sync functions in a worker thread); a plain return
+        value becomes a successful result (strings as is, anything else as JSON)."""
         call_args: list[Any]
         if self.spread_args:
             kwargs = args.model_dump()
