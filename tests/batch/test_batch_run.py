@@ -190,3 +190,21 @@ async def test_canary_runs_k_tasks_then_asks(git_repo, batch_setup, tmp_path):
     runner.executor = LocalExecutor(git_repo, config)
     report = await runner.run(tasks)  # resuming runs the rest
     assert [r.status for r in report.tasks] == ["succeeded"] * 4
+
+
+async def test_resume_after_a_hard_kill_clears_the_stray_worktree_and_branch(git_repo, batch_setup, tmp_path):
+    tasks, config, _ = batch_setup(["k"])
+    report_path = tmp_path / "r.json"
+    killed = runner_for(git_repo, config, report_path)
+    killed._prepare(tasks)  # the report now lists "k" as not run yet, as a killed run leaves it
+    await killed.executor.close()
+    stray = tmp_path / "killed-run" / "k"
+    git(git_repo, "worktree", "add", "-q", "-b", "qagent/batch/k", str(stray), "HEAD")
+    (stray / "half.txt").write_text("half-made\n")
+
+    report = await runner_for(git_repo, config, report_path).run(tasks)
+
+    assert report.row("k").status == "succeeded"
+    assert worktrees(git_repo) == [str(git_repo)] and not stray.exists()
+    files = git(git_repo, "ls-tree", "-r", "--name-only", "qagent/batch/k").split()
+    assert files == ["README.md", "out/k.txt"]  # nothing of the killed attempt
