@@ -333,7 +333,7 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     later_edits = [p for p in todo if point.has_after and now.get(p) != after.get(p)]
     title = f"qagent state before undoing turn {point.turn}"
     saved = run_git(top, "commit-tree", now_tree, "-m", title, env=IDENTITY).decode().strip()
-    run_git(top, "update-ref", f"refs/qagent/undone/{point.session}/{point.turn}", saved)
+    run_git(top, "update-ref", f"refs/qagent/undone/{point.session}/{point.turn}", saved)  # nothing is lost
     deleted = [p for p in todo if p not in before and p in now]
     for path in sorted(deleted, reverse=True):
         remove_file(top, path)
@@ -343,11 +343,12 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     if point.has_after:
         run_git(top, "update-ref", "-d", after_ref)
     message = _describe(restored, deleted, f"turn {point.turn}")
+    undone = f"refs/qagent/undone/{point.session}/{point.turn}"
     if later_edits:
-        message += (
-            f"; also reverted later edits to {', '.join(later_edits)} "
-            f"(saved in refs/qagent/undone/{point.session}/{point.turn})"
-        )
+        message += f"; also reverted later edits to {', '.join(later_edits)}"
+    if later_edits or deleted:
+        example = (later_edits or deleted)[0]
+        message += f". The state before this undo is kept: `git show {undone}:{example}` prints a file"
     if now_snap.skipped:
         big = ", ".join(sorted(now_snap.skipped))
         message += (

@@ -55,6 +55,8 @@ def test_undo_restores_a_turn_byte_exactly_and_keeps_prior_user_edits(repo: Path
     assert sorted(result.restored) == ["a.txt", "b.txt", "dir/c.py", "run.sh"]
     assert not (repo / "new").exists() and not (repo / "dir2").exists()
     assert "undid turn 1" in result.message
+    shown = git(repo, "show", "refs/qagent/undone/s1/1:dir2/c.py", "--")  # the hint in the message works
+    assert "git show refs/qagent/undone/s1/1:" in result.message and shown == "print('c')\n"
     assert git(repo, "rev-list", "--count", "main").strip() == "1"  # no commit on the user's branch
 
 
