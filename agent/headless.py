@@ -97,6 +97,8 @@ def make_renderer(output_format: str, out: TextIO = sys.stdout, err: TextIO = sy
 async def run_headless(agent: Agent, prompt: str, output_format: str, **run_args: Any) -> int:
     """Run and render; returns the process exit code."""
     renderer = make_renderer(output_format)
+    if hasattr(renderer, "bind"):
+        renderer.bind(agent)
     final: TurnFinished | None = None
     errors: list[Error] = []
     try:

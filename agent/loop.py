@@ -112,6 +112,12 @@ class Agent:
         self.total_cost = 0.0
         self.saved_vs_remote = 0.0
         self.turn = 0
+        self.mcp: Any = None
+        """[mcp.servers] as agent.mcp_client.McpTools; started by the first run in each event loop."""
+        if self.config.mcp.servers:
+            from agent.mcp_client import McpTools
+
+            self.mcp = McpTools(self.config, cwd=self.cwd)
         self.hooks: list[Any] = []
         """Objects with optional ``on_event(event)``, ``before_change(paths)``, ``begin_turn(n)``,
         ``end_turn()`` and ``on_message(message)`` methods (session log, checkpoints)."""
@@ -159,7 +165,9 @@ class Agent:
                       for p in self.tool_session.changed_files)
 
     async def aclose(self) -> None:
-        """Close the model connections (``run_sync`` does it after each run)."""
+        """Close the model connections and MCP servers (``run_sync`` does it after each run)."""
+        if self.mcp is not None:
+            await self.mcp.aclose()
         for provider in self._providers.values():
             await provider.aclose()
         self._providers.clear()
@@ -183,6 +191,8 @@ class Agent:
                               mode_override=mode)
         final_text, stop = "", "completed"
         try:
+            if self.mcp is not None:
+                await self.mcp.attach(self.toolset, emit)
             await self.context.prepare(prompt)
             signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
             from agent.architect import run_architect, wants_architect

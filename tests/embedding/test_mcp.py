@@ -165,7 +165,6 @@ async def test_streamable_http_server(scripted_server, git_repo):
         proc.wait(timeout=10)
 
 
-@pytest.mark.xfail(strict=True, reason="the loop does not start [mcp.servers] itself yet: docs/embedding.md")
 def test_agent_from_config_offers_mcp_tools_in_run_sync(scripted_server, git_repo):
     server = scripted_server([{"tool_calls": [{"name": "echo__echo", "arguments": {"text": "sync"}}]},
                               {"text": "done"}])
