@@ -135,9 +135,9 @@ def read_bytes(root: Path, path: Path) -> bytes:
     """Read a confined file without following a symlink swapped in after the path was checked."""
     dir_fd, name = open_parent_dir(root, path)
     try:
-        flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(name, flags, dir_fd=dir_fd)
+            fd = os.open(name, flags, dir_fd=dir_fd)  # O_NONBLOCK: a FIFO must not hang the tool
         except OSError as exc:
             if isinstance(exc, (FileNotFoundError, IsADirectoryError)):
                 raise
@@ -146,6 +146,9 @@ def read_bytes(root: Path, path: Path) -> bytes:
             info = os.fstat(handle.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise IsADirectoryError(str(path))
+            if not stat.S_ISREG(info.st_mode):
+                raise ToolRetry(f"{display_path(root, path)} is not a regular file (a pipe, socket or "
+                                "device); file tools only read regular files")
             if info.st_size > MAX_BYTES:
                 raise ToolRetry(
                     f"{display_path(root, path)} is {info.st_size:,} bytes, over the {MAX_BYTES:,}-byte "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -135,3 +136,9 @@ def test_write_over_a_file_swapped_for_a_symlink_is_refused(ws, tmp_path: Path):
     with pytest.raises(ToolRetry):
         textio.read_bytes(ws, target)
     assert secret.read_text() == "keep\n"
+
+
+def test_a_named_pipe_is_refused_instead_of_hanging(call, ws):
+    os.mkfifo(ws / "pipe")
+    result = call("read_file", path="pipe")
+    assert not result.ok and "not a regular file" in result.text
