@@ -10,7 +10,7 @@
 
 Custom tools use the built-ins' ``@tool`` decorator (``Agent(extra_tools=[my_tool])``); approvals go
 through a callback (``Agent(approval=callback_approver(lambda request: ...))``); MCP servers' tools
-come from :class:`McpTools`. docs/embedding.md walks through all of it.
+come from :class:`McpTools`. The README ("Use qagent from Python") walks through all of it.
 
 Names are imported lazily so ``qagent --version`` stays fast.
 """
