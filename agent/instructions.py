@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 NAMES = ("AGENTS.md", "CLAUDE.md", "CONVENTIONS.md")
 """Looked for in this order in each directory; the first one present wins."""
@@ -106,3 +107,11 @@ class InstructionTracker:
             _section(f, self.root, f"applies to files under {os.path.relpath(f.parent, self.root)}/")
             for f in fresh
         )
+
+    def annotate(self, tool: str, args: dict[str, Any], text: str) -> str:
+        """A tool result with the nested instructions for the files the call named appended (each
+        file once per session); the loop calls this on read/edit results."""
+        from agent.permissions import paths_of
+
+        extra = self.new_for_paths(p for p in paths_of(tool, args) if p != args.get("cwd"))
+        return f"{text}\n\n{extra}" if extra else text

@@ -73,3 +73,14 @@ def test_huge_instruction_file_is_capped(tmp_path: Path) -> None:
     (repo / "AGENTS.md").write_text("rule\n" * 50_000)
     text = load_instructions(repo)
     assert len(text) < 40_000 and "truncated" in text
+
+
+def test_tool_results_carry_nested_instructions_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", commit=False)
+    layout(repo)
+    tracker = InstructionTracker(repo)
+    first = tracker.annotate("read_file", {"path": "backend/api.py"}, "1\ty")
+    assert first.startswith("1\ty\n\n## Instructions from backend/AGENTS.md") and "ruff" in first
+    assert tracker.annotate("edit_file", {"path": "backend/api.py"}, "ok") == "ok"
+    patch = "--- a/frontend/app.ts\n+++ b/frontend/app.ts\n@@ -1 +1 @@\n-x\n+z\n"
+    assert "Use pnpm" in tracker.annotate("apply_patch", {"patch": patch}, "applied")
