@@ -28,9 +28,15 @@ _OWN_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "aws-secret",
         r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?"
-        r"([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
+        r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
     ),
+    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+    ("bearer-token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{20,}=*)"),
+    ("url-password", r"://[^/\s:@{}]+:(?P<secret>[^/\s@{}]+)@"),
 )
+"""(label, regex); a ``secret`` group, when present, is the only part replaced (context stays)."""
+_MARK = "[REDACTED:"
 _SKIPPED_PLUGINS = {"IPPublicDetector", "PrivateKeyDetector"}
 
 
@@ -71,20 +77,15 @@ def redact(text: str) -> str:
 
 
 def _replace(match: re.Match[str], tag: str) -> str:
-    """Replace the secret group(s) when the pattern has them, else the whole match."""
-    spans = [match.span(i) for i in range(1, (match.re.groups or 0) + 1) if match.group(i)]
-    if not spans:
-        return tag
-    whole, start = match.group(0), match.start()
-    out, pos = [], 0
-    for lo, hi in sorted(spans):
-        if lo - start < pos:
-            continue
-        out.append(whole[pos : lo - start])
-        out.append(tag)
-        pos = hi - start
-    out.append(whole[pos:])
-    return "".join(out)
+    """Replace the ``secret`` group when the pattern names one, else the whole match (detect-secrets'
+    own groups are not always the secret: GitLab's captures only the prefix)."""
+    whole = match.group(0)
+    if _MARK in whole:
+        return whole  # already redacted by an earlier pattern
+    if "secret" in match.re.groupindex and match.group("secret"):
+        lo, hi = match.span("secret")
+        return whole[: lo - match.start()] + tag + whole[hi - match.start() :]
+    return tag
 
 
 def contains_secret(text: str) -> bool:

@@ -28,6 +28,11 @@ SECRETS = {
     "stripe": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "pem": PEM,
+    "npm": "npm_" + "a1B2c3D4e5" * 3 + "abcdef",
+    "pypi": "pypi-AgEIcHlwaS5vcmc" + "A1b2" * 20,
+    "gitlab": "glpat-" + "x1y2z3" * 3 + "ab",
+    "google": "AIza" + "Sy0123456789abcdefghijklmnopqrstuvw",
+    "bearer": "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9abcdefgh",
     "openssh": PEM.replace("RSA PRIVATE", "OPENSSH PRIVATE"),
 }
 
@@ -57,7 +62,7 @@ def test_pem_block_inside_json_and_truncated_blocks() -> None:
 
 def test_password_in_url_keeps_the_rest() -> None:
     assert redact("git clone https://bob:s3cretpass@example.com/r.git") == (
-        "git clone https://bob:[REDACTED:basic-auth-credentials]@example.com/r.git"
+        "git clone https://bob:[REDACTED:url-password]@example.com/r.git"
     )
 
 
