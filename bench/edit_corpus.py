@@ -388,7 +388,7 @@ def patch_cases(cid: str, old_text: str, new_text: str, rng: random.Random) -> I
                 break
 
 
-def build(cache: Path, seed: int = 7) -> list[Case]:
+def build(cache: Path, seed: int = 7, per_release: int = CHANGES_PER_RELEASE) -> list[Case]:
     rng = random.Random(seed)
     cases: list[Case] = []
     by_release: dict[str, list[tuple[str, Change | None, Change]]] = {}
@@ -399,6 +399,6 @@ def build(cache: Path, seed: int = 7) -> list[Case]:
         ]
         cases.extend(patch_cases(label, old_text, new_text, rng))
     for found in by_release.values():
-        for cid, change, first in rng.sample(found, min(len(found), CHANGES_PER_RELEASE)):
+        for cid, change, first in rng.sample(found, min(len(found), per_release)):
             cases.extend(edit_cases(cid, change, rng) if change else [ambiguous_case(cid, first)])
     return cases

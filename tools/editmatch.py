@@ -67,8 +67,7 @@ def plan(text: str, old: str, new: str, *, replace_all: bool = False, name: str 
         if len(exact) == 1 and _whole_lines(text, exact[0], old):
             loose = find_candidates(text.split("\n"), _split(old))
             if len(loose) > 1:
-                how = "when indentation and blank lines are ignored"
-                raise _ambiguous(name, [c.lo + 1 for c in loose], how)
+                raise _shifted_twins(name, text.count("\n", 0, exact[0]) + 1, [c.lo + 1 for c in loose])
         out, last = [], 0
         for pos in exact:
             start = _unindented_start(text, pos, old, new)
@@ -148,6 +147,16 @@ def _ambiguous(name: str, lines: list[int], how: str) -> ToolRetry:
         f"old_string matches {len(lines)} places in {name} {how} (starting at lines {shown}); nothing was "
         "changed. Include more surrounding lines in old_string so it matches exactly one place, or set "
         "replace_all=true to change every occurrence."
+    )
+
+
+def _shifted_twins(name: str, line: int, starts: list[int]) -> ToolRetry:
+    others = ", ".join(str(n) for n in starts if n != line)
+    return ToolRetry(
+        f"old_string matches {name} exactly once (line {line}), but the same lines with other indentation "
+        f"or blank lines also appear at line(s) {others}; a copy with shifted indentation would mean one "
+        "of those, so nothing was changed. Include a neighbouring line that makes old_string unique even "
+        "when indentation is ignored."
     )
 
 

@@ -121,7 +121,8 @@ def test_exact_match_is_refused_when_a_shifted_copy_exists_elsewhere(call, read,
     path = setup(ws, read, text)
     result = call("edit_file", path="store.py", old_string="    x = 1\n    y = 2\n",
                   new_string="    x = 9\n    y = 2\n")
-    assert not result.ok and "lines 2, 7" in result.text
+    assert not result.ok and "exactly once (line 2)" in result.text
+    assert "also appear at line(s) 7" in result.text
     assert path.read_text() == text
 
 
