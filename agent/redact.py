@@ -37,7 +37,15 @@ _OWN_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 """(label, regex); a ``secret`` group, when present, is the only part replaced (context stays)."""
 _MARK = "[REDACTED:"
-_SKIPPED_PLUGINS = {"IPPublicDetector", "PrivateKeyDetector"}
+_SKIPPED_PLUGINS = {
+    "IPPublicDetector",  # addresses are not secrets, and logs need them
+    "PrivateKeyDetector",  # flags only the BEGIN line; the own pattern removes the whole block
+    # keyword-context detectors (``cl_key = …``): slow lookbehinds, false positives on plain code
+    "CloudantDetector",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "SoftlayerDetector",
+}
 
 
 @lru_cache(maxsize=1)
@@ -67,9 +75,16 @@ def _detect_secrets_patterns() -> list[tuple[str, re.Pattern[str]]]:
 
 
 def redact(text: str) -> str:
-    """``text`` with every secret replaced by ``[REDACTED:<kind>]`` (idempotent)."""
+    """``text`` with every secret replaced by ``[REDACTED:<kind>]`` (idempotent).
+
+    Cached: a conversation is re-sent (and re-redacted) on every request, mostly unchanged."""
     if not text:
         return text
+    return _redact(text)
+
+
+@lru_cache(maxsize=4096)
+def _redact(text: str) -> str:
     for label, pattern in _patterns():
         tag = "[REDACTED:" + re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + "]"
         text = pattern.sub(lambda m, tag=tag: _replace(m, tag), text)
