@@ -13,16 +13,24 @@ Outside git, named files are copied to a backup folder instead (see :mod:`agent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.backups import BackupStore
+from agent.checkpoint_refs import (  # noqa: F401 - list/prune are part of this module's API
+    AFTER_ROOT,
+    REF_ROOT,
+    CheckpointInfo,
+    list_checkpoints,
+    meta_of,
+    prune_checkpoints,
+)
 from agent.gitplumbing import (
     EMPTY_TREE,
     IDENTITY,
@@ -33,6 +41,7 @@ from agent.gitplumbing import (
     has_head,
     has_identity,
     ignored_paths,
+    is_linked_worktree,
     read_tree,
     remove_file,
     run_git,
@@ -41,25 +50,12 @@ from agent.gitplumbing import (
 )
 from agent.worktrees import create_worktree, remove_worktree  # noqa: F401 - batch runs use gitops.*
 
-REF_ROOT = "refs/qagent/checkpoints"
-AFTER_ROOT = "refs/qagent/after"
-
 
 @dataclass(frozen=True)
 class UndoResult:
     restored: list[str]
     deleted: list[str]
     message: str
-
-
-@dataclass(frozen=True)
-class CheckpointInfo:
-    session: str
-    turn: int
-    ref: str
-    commit: str
-    time: int
-    has_after: bool
 
 
 @dataclass
@@ -82,6 +78,10 @@ class Checkpointer:
         self.session_id = re.sub(r"[^A-Za-z0-9._-]", "-", session_id) or "session"
         found = find_repo(self.root)
         self.top, self.git_dir = found if found else (None, None)
+        self.ref_session = self.session_id
+        """The session's ref folder; linked worktrees share refs, so theirs carry a suffix."""
+        if found and is_linked_worktree(*found):
+            self.ref_session += "--wt-" + hashlib.sha256(str(found[0]).encode()).hexdigest()[:8]
         self.available = found is not None
         self.notice: str | None = None
         if self.available:
@@ -137,7 +137,7 @@ class Checkpointer:
             return
         tree = self._snapshot(self._turn.forced, skip=self._turn.skipped).tree
         commit = self._commit(tree, f"qagent after turn {self._turn.number}", parent=self._turn.commit)
-        run_git(self.top, "update-ref", f"{AFTER_ROOT}/{self.session_id}/{self._turn.number}", commit)
+        run_git(self.top, "update-ref", f"{AFTER_ROOT}/{self.ref_session}/{self._turn.number}", commit)
         self._turn = None
 
     # ------------------------------------------------------------------ undo
@@ -145,7 +145,9 @@ class Checkpointer:
     def list(self) -> list[CheckpointInfo]:
         """This session's checkpoints, oldest first."""
         return (
-            [c for c in list_checkpoints(self.root) if c.session == self.session_id] if self.available else []
+            [c for c in list_checkpoints(self.root) if c.session == self.ref_session]
+            if self.available
+            else []
         )
 
     def undo(self) -> UndoResult:
@@ -195,7 +197,7 @@ class Checkpointer:
         if not points:
             return None
         before = self._tree_of(points[-1].commit)
-        forced, skipped = _meta_of(self.top, points[-1].commit)
+        forced, skipped = meta_of(self.top, points[-1].commit)
         now = self._snapshot(forced, skip=skipped).tree
         old, new = read_tree(self.top, before), read_tree(self.top, now)
         return before, now, sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p)), forced
@@ -207,7 +209,7 @@ class Checkpointer:
         return points[-1].turn + 1 if points else 1
 
     def _ref(self, turn: int) -> str:
-        return f"{REF_ROOT}/{self.session_id}/{turn}"
+        return f"{REF_ROOT}/{self.ref_session}/{turn}"
 
     def _abs(self, path: Path) -> Path:
         path = Path(path)
@@ -226,7 +228,12 @@ class Checkpointer:
 
     def _commit(self, tree: str, title: str, parent: str | None = None) -> str:
         assert self._turn is not None
-        body = json.dumps({"forced": sorted(self._turn.forced), "skipped": sorted(self._turn.skipped)})
+        meta = {
+            "top": str(self.top),
+            "forced": sorted(self._turn.forced),
+            "skipped": sorted(self._turn.skipped),
+        }
+        body = json.dumps(meta)
         args = ["commit-tree", tree, "-m", title, "-m", body] + (["-p", parent] if parent else [])
         return run_git(self.top, *args, env=IDENTITY).decode().strip()
 
@@ -236,70 +243,6 @@ class Checkpointer:
 
 
 # ---------------------------------------------------------------------- snapshot & restore
-
-
-def _meta_of(top: Path, commit: str) -> tuple[set[str], set[str]]:
-    """(forced, skipped) paths recorded in a checkpoint commit's message."""
-    message = run_git(top, "log", "-1", "--format=%b", commit).decode()
-    for line in message.splitlines():
-        if line.startswith("{"):
-            meta = json.loads(line)
-            return set(meta.get("forced", [])), set(meta.get("skipped", []))
-    return set(), set()
-
-
-def list_checkpoints(root: Path) -> list[CheckpointInfo]:
-    """Every checkpoint in the repository (all sessions), oldest first."""
-    found = find_repo(Path(root))
-    if not found:
-        return []
-    top = found[0]
-    fmt = "%(refname)%00%(objectname)%00%(committerdate:unix)"
-    out = run_git(top, "for-each-ref", f"--format={fmt}", REF_ROOT + "/", AFTER_ROOT + "/").decode()
-    afters = set()
-    rows = []
-    for line in out.splitlines():
-        ref, commit, when = line.split("\0")
-        parts = ref.split("/")
-        if not parts[-1].isdigit():
-            continue
-        if ref.startswith(AFTER_ROOT + "/"):
-            afters.add((parts[-2], int(parts[-1])))
-        else:
-            rows.append((parts[-2], int(parts[-1]), ref, commit, int(when)))
-    infos = [CheckpointInfo(s, n, ref, c, t, (s, n) in afters) for s, n, ref, c, t in rows]
-    return sorted(infos, key=lambda c: (c.time, c.turn))
-
-
-def prune_checkpoints(root: Path, *, keep_per_session: int = 50, max_age_days: float = 30,
-                      now: float | None = None) -> int:  # fmt: skip
-    """Drop old checkpoint refs (their objects then go with the user's next ``git gc``): all but
-    the newest ``keep_per_session`` turns of each session, and sessions idle for ``max_age_days``.
-    Returns how many refs were deleted."""
-    found = find_repo(Path(root))
-    if not found:
-        return 0
-    top = found[0]
-    fmt = "%(refname)%00%(committerdate:unix)"
-    out = run_git(top, "for-each-ref", f"--format={fmt}", "refs/qagent/").decode()
-    by_session: dict[str, list[tuple[int, str, int]]] = {}
-    for line in out.splitlines():
-        ref, when = line.split("\0")
-        parts = ref.split("/")
-        if len(parts) == 5 and parts[-1].isdigit():
-            by_session.setdefault(parts[3], []).append((int(parts[4]), ref, int(when)))
-    limit = (now if now is not None else time.time()) - max_age_days * 86400
-    doomed = []
-    for refs in by_session.values():
-        turns = sorted({turn for turn, _, _ in refs})
-        if max(when for _, _, when in refs) < limit:
-            doomed += [ref for _, ref, _ in refs]
-        elif len(turns) > keep_per_session:
-            old = set(turns[:-keep_per_session])
-            doomed += [ref for turn, ref, _ in refs if turn in old]
-    if doomed:
-        run_git(top, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in doomed).encode())
-    return len(doomed)
 
 
 def undo_latest(root: Path, points: list[CheckpointInfo]) -> UndoResult:
@@ -321,7 +264,7 @@ def undo_checkpoint(root: Path, point: CheckpointInfo) -> UndoResult:
     if not found:
         return UndoResult([], [], "not a git repository")
     top, git_dir = found
-    forced, skipped = _meta_of(top, point.commit)
+    forced, skipped = meta_of(top, point.commit)
     before = read_tree(top, f"{point.commit}^{{tree}}")
     now_snap = snapshot_tree(top, git_dir, forced, skip=skipped)
     now_tree = now_snap.tree

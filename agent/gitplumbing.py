@@ -67,6 +67,12 @@ def find_repo(path: Path) -> tuple[Path, Path] | None:
     return Path(out[0]), Path(out[1])
 
 
+def is_linked_worktree(top: Path, git_dir: Path) -> bool:
+    """True for a ``git worktree add`` checkout (its refs are shared with the main one)."""
+    common = run_git(top, "rev-parse", "--git-common-dir").decode().strip()
+    return (top / common).resolve() != git_dir.resolve()
+
+
 def ignored_paths(top: Path, paths: set[str]) -> set[str]:
     """The subset of ``paths`` that git ignores (untracked and matched by an ignore rule)."""
     if not paths:

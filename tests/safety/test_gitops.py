@@ -391,3 +391,24 @@ def test_remove_worktree_cleans_up_half_made_or_locked_worktrees(repo: Path, tmp
     gitops.remove_worktree(repo, gone, branch="job-gone")
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert git(repo, "branch", "--list", "job-*") == ""
+
+
+def test_worktrees_of_one_repo_never_share_or_apply_each_others_checkpoints(
+    repo: Path, tmp_path: Path
+) -> None:
+    wt = gitops.create_worktree(repo, "main", "feature", tmp_path / "wt")
+    main_cp, wt_cp = Checkpointer(repo, "adhoc"), Checkpointer(wt, "adhoc")
+    for cp, where, text in [(main_cp, repo, "main edit\n"), (wt_cp, wt, "worktree edit\n")]:
+        cp.begin_turn(1)
+        cp.before_change()
+        (where / "a.txt").write_text(text)
+        (where / f"{where.name}.new").write_text("x\n")
+        cp.end_turn()
+    assert [c.turn for c in main_cp.list()] == [1] and [c.turn for c in wt_cp.list()] == [1]
+    assert len(gitops.list_checkpoints(repo)) == 1 and len(gitops.list_checkpoints(wt)) == 1
+    main_cp.undo()
+    assert (repo / "a.txt").read_text() == "alpha\n" and not (repo / "repo.new").exists()
+    assert (wt / "a.txt").read_text() == "worktree edit\n" and (wt / "wt.new").exists()
+    assert "nothing to undo" in main_cp.undo().message  # the worktree's turn is not ours
+    wt_cp.undo()
+    assert (wt / "a.txt").read_text() == "alpha\n"
