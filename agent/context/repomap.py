@@ -10,12 +10,14 @@ token counts, then verifies the joined text with the real tokenizer.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from agent.context import query as q
 from agent.context.cache import Entry, TagCache, UpdateStats
@@ -29,6 +31,20 @@ file's existence and its main definition are what a model needs to decide what t
 showing three times as many files at one line each found far more of the files that past
 commits went on to change (bench/recall.py) than showing a third as many in detail."""
 SCHEDULES = (TIERS, ((10**9, 1),), ((10**9, 0),))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """One caller at a time: tool calls run in threads and may share a map with the router."""
+
+    @functools.wraps(method)
+    def wrapper(self: RepoMap, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class RankedFile(NamedTuple):
@@ -62,6 +78,7 @@ class RepoMap:
         self._block_tokens: dict[tuple[object, ...], int] = {}
         self._names: tuple[set[str], dict[str, list[str]]] | None = None
         self._blocks: dict[tuple[object, ...], str] = {}
+        self._lock = threading.RLock()
 
     @classmethod
     def from_entries(cls, entries: Mapping[str, Entry], weights: Weights | None = None) -> RepoMap:
@@ -70,10 +87,11 @@ class RepoMap:
         self.root, self.cache, self.entries, self._weights = Path(), None, entries, weights
         self.graph, self.terms, self.df = RefGraph(), {}, Counter()
         self.last_update, self._synced, self._block_tokens, self._names = None, True, {}, None
-        self._blocks = {}
+        self._blocks, self._lock = {}, threading.RLock()
         self._reindex(set(entries))
         return self
 
+    @_locked
     def set_entries(self, entries: Mapping[str, Entry]) -> None:
         """Switch a :meth:`from_entries` map to another tree, re-deriving only what differs."""
         old = self.entries
@@ -89,6 +107,7 @@ class RepoMap:
         stored = self.cache.settings.get("weights") if self.cache else None
         return Weights.from_dict(stored) if stored else Weights()
 
+    @_locked
     def refresh(self, code_only: bool = True) -> UpdateStats | None:
         """Bring the index and graph in line with the work tree; parses only changed files.
 
@@ -129,6 +148,7 @@ class RepoMap:
         extra = " ".join(mentioned)
         return q.find_mentions(f"{text}\n{extra}", self._names[0], self.graph.defines, self._names[1])
 
+    @_locked
     def rank(
         self,
         focus_files: Iterable[str] = (),
@@ -192,6 +212,7 @@ class RepoMap:
                 add(path, weight * (value / top) ** w.sharp)
         return personal
 
+    @_locked
     def render_map(
         self,
         budget_tokens: int,
@@ -290,8 +311,9 @@ class RepoMap:
             def importance(d: tuple[str, int, str, str]) -> tuple[float, int]:
                 indent = len(d[3]) - len(d[3].lstrip())
                 boost = 1000.0 if d[0] in idents else 0.0
-                used = name_weight(d[0], 1) * math.log1p(len(users.get(d[0], ())))
-                return (-(boost + used + (d[2] == "class") - indent / 8), d[1])
+                definers = len(self.graph.defines.get(d[0], ())) or 1  # `get` in 300 files says little
+                used = name_weight(d[0], 1) * math.log1p(len(users.get(d[0], ()))) / definers
+                return (-(boost + used + (d[2] == "class") - indent / 4), d[1])
 
             defs = tuple(sorted(sorted(defs, key=importance)[:cap], key=lambda d: d[1]))
         lines = [f"{path}:"]
@@ -301,6 +323,7 @@ class RepoMap:
             lines.append(f"│⋮ {hidden} more")
         return "\n".join(lines) + "\n"
 
+    @_locked
     def files_likely_involved(self, prompt: str, k: int = 10) -> list[str]:
         """Files the prompt points at (named paths, definers of named identifiers, strong word
         matches), best first, at most ``k``: a routing signal, empty when the prompt names nothing."""
