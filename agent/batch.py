@@ -192,10 +192,11 @@ class BatchRunner:
         running = [asyncio.create_task(self._one(task, gate), name=f"batch:{task.id}") for task in tasks]
         try:
             await asyncio.gather(*running)
-        except BaseException:
-            for job in running:
-                job.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):  # a cancelled gather has cancelled them already
+                for job in running:
+                    job.cancel()
+            await asyncio.gather(*running, return_exceptions=True)  # let each task clean up and say so
             raise
 
     async def _one(self, task: BatchTask, gate: asyncio.Semaphore) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fnmatch
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -303,16 +304,19 @@ class LocalExecutor:
     async def run(self, spec: TaskSpec, state: TaskState) -> TaskRow:
         path = self.root / spec.task.id
         state.set("worktree")
-        await settled(create_worktree, self.repo, spec.base_commit, spec.branch, path)
         finished = False
         try:
+            await settled(create_worktree, self.repo, spec.base_commit, spec.branch, path)
             row = await run_in_checkout(path, spec, self.config, state, self.providers)
             finished = True
             return row
         finally:
-            # A finished task keeps its branch; an interrupted or crashed one leaves nothing behind.
-            with contextlib.suppress(GitError):
-                await settled(remove_worktree, self.repo, path, branch=None if finished else spec.branch)
+            # A finished task keeps its branch; an interrupted or crashed one leaves nothing behind
+            # (not even when the interrupt came while git was still adding the worktree).
+            if path.exists():
+                with contextlib.suppress(GitError):
+                    await settled(remove_worktree, self.repo, path, branch=None if finished else spec.branch)
+            drop_index(path)
 
     async def close(self) -> None:
         for provider in self.providers.values():
@@ -322,6 +326,15 @@ class LocalExecutor:
             self.root.rmdir()
 
 
+def drop_index(worktree: Path) -> None:
+    """Delete the repository index a pack built for this worktree: its path never comes back."""
+    try:
+        from agent.context.cache import default_cache_dir
+    except ModuleNotFoundError:
+        return
+    shutil.rmtree(default_cache_dir(worktree), ignore_errors=True)
+
+
 async def settled(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn`` in a worker thread, off the event loop; a cancellation waits for it to finish first,
     so cleanup never races a git command that is still creating what it must remove."""
@@ -329,6 +342,7 @@ async def settled(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return await asyncio.shield(job)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await job
+        while not job.done():  # a repeated cancel must not cut the wait short either
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({job})
         raise

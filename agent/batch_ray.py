@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.batch_exec import TaskSpec, TaskState, run_in_checkout, warm_up
+from agent.batch_exec import TaskSpec, TaskState, drop_index, run_in_checkout, warm_up
 from agent.batch_tasks import TaskRow
 from agent.config import AgentConfig
 from agent.gitplumbing import run_git
@@ -63,6 +63,7 @@ def run_on_worker(
             bundle = (work / "out.bundle").read_bytes()
         return row.model_dump(), bundle
     finally:
+        drop_index(work / "repo")
         shutil.rmtree(work, ignore_errors=True)
 
 

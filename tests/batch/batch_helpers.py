@@ -68,11 +68,14 @@ def batch_config(
 
 
 def worktrees(repo: Path) -> list[str]:
-    return [
-        line.split()[1]
-        for line in git(repo, "worktree", "list", "--porcelain").splitlines()
-        if line.startswith("worktree ")
-    ]
+    """Worktree paths; while git is still writing one, ``worktree list`` can fail: then ask again."""
+    for _ in range(50):
+        try:
+            listing = git(repo, "worktree", "list", "--porcelain")
+        except subprocess.CalledProcessError:
+            continue
+        return [line.split()[1] for line in listing.splitlines() if line.startswith("worktree ")]
+    raise AssertionError("git worktree list kept failing")
 
 
 def batch_branches(repo: Path) -> list[str]:

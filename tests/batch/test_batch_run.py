@@ -12,6 +12,7 @@ from batch_helpers import batch_branches, git, worktrees, write_script
 from agent.batch import BatchOptions, BatchRunner, CanaryStats
 from agent.batch_exec import LocalExecutor, TaskState
 from agent.batch_tasks import BatchReport
+from agent.context.cache import default_cache_dir
 
 
 def runner_for(repo: Path, config, report: Path, **options) -> BatchRunner:
@@ -43,6 +44,7 @@ async def test_six_tasks_three_at_a_time_make_six_branches_and_a_report(git_repo
         assert git(git_repo, "show", f"{branch}:out/{tid}.txt") == f"made by {tid}\n"
     assert worktrees(git_repo) == [str(git_repo)]
     assert git(git_repo, "status", "--porcelain") == ""  # the user's checkout is untouched
+    assert not any(default_cache_dir(runner.executor.root / tid).exists() for tid in ids)  # no index kept
 
     on_disk = json.loads((tmp_path / "r.json").read_text())
     assert [row["id"] for row in on_disk["tasks"]] == ids
@@ -116,16 +118,20 @@ async def test_resume_skips_done_tasks_and_reruns_the_rest(git_repo, batch_setup
     assert BatchReport.load(report_path).summary["succeeded"] == 3
 
 
-async def test_interrupt_removes_half_made_worktrees_and_marks_tasks(git_repo, batch_setup, tmp_path):
+@pytest.mark.parametrize("when", ["mid-run", "while git adds the first worktree"])
+async def test_interrupt_removes_half_made_worktrees_and_marks_tasks(git_repo, batch_setup, tmp_path, when):
     ids = ["p", "q", "r"]
     tasks, config, _ = batch_setup(ids, latency=30)
     runner = runner_for(git_repo, config, tmp_path / "r.json", jobs=2)
     job = asyncio.create_task(runner.run(tasks))
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if len(worktrees(git_repo)) == 3:
+    wanted = 3 if when == "mid-run" else 2
+    for _ in range(2000):
+        await asyncio.sleep(0.002)
+        if len(worktrees(git_repo)) >= wanted:
             break
-    assert len(worktrees(git_repo)) == 3  # two tasks are mid-flight in their worktrees
+    assert len(worktrees(git_repo)) >= wanted
+    if when == "mid-run":
+        await asyncio.sleep(0.3)  # both tasks are waiting on their model
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
