@@ -317,12 +317,21 @@ def _default_backup_dir() -> Path:
     return Path(user_data_dir("qagent")) / "backups"
 
 
+class CheckpointError(RuntimeError):
+    """No checkpoint could be taken, so the change must not run; the message says why."""
+
+
 class CheckpointHook:
     """Adapter for ``Agent.hooks``: the loop calls ``begin_turn(n)``, ``before_change(tool, args)``
-    (after approval, before any non-read tool) and ``end_turn()``."""
+    (after approval, before any non-read tool) and ``end_turn()``.
+
+    ``before_change`` raises :class:`CheckpointError` when git fails: the loop should answer the
+    call with that message instead of running it (a change that cannot be undone is not made)."""
 
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.checkpointer = checkpointer
+        self.error: str | None = None
+        """The last end-of-turn snapshot failure, for a Notice (undo then compares with the tree as it is)."""
 
     def begin_turn(self, turn: int) -> None:
         self.checkpointer.begin_turn(turn)
@@ -330,9 +339,20 @@ class CheckpointHook:
     def before_change(self, tool: str, args: dict[str, Any]) -> None:
         from agent.permissions import needs_checkpoint, paths_of
 
-        if needs_checkpoint(tool, args):
-            named = [Path(p) for p in paths_of(tool, args) if p != args.get("cwd")]
+        if not needs_checkpoint(tool, args):
+            return
+        named = [Path(p) for p in paths_of(tool, args) if p != args.get("cwd")]
+        try:
             self.checkpointer.before_change(named)
+        except (GitError, OSError) as exc:
+            raise CheckpointError(
+                f"not run: qagent could not checkpoint the working tree first, so this change could not be "
+                f"undone ({exc}). Fix the repository (e.g. disk space, .git permissions) and try again."
+            ) from exc
 
     def end_turn(self) -> None:
-        self.checkpointer.end_turn()
+        try:
+            self.checkpointer.end_turn()
+            self.error = None
+        except (GitError, OSError) as exc:
+            self.error = f"end-of-turn checkpoint failed: {exc}"

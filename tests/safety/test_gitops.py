@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from agent import gitops
 from agent.gitops import Checkpointer
@@ -412,3 +415,24 @@ def test_worktrees_of_one_repo_never_share_or_apply_each_others_checkpoints(
     assert "nothing to undo" in main_cp.undo().message  # the worktree's turn is not ours
     wt_cp.undo()
     assert (wt / "a.txt").read_text() == "alpha\n"
+
+
+def test_hook_refuses_a_change_it_cannot_checkpoint(repo: Path) -> None:
+    hook = gitops.CheckpointHook(Checkpointer(repo, "s"))
+    hook.begin_turn(1)
+    objects = repo / ".git" / "objects"
+    objects.chmod(0o500)  # git cannot write the snapshot's objects
+    try:
+        if os.access(objects, os.W_OK):  # root ignores permissions: break the object store instead
+            objects.chmod(0o700)
+            shutil.move(objects, repo / ".git" / "objects-away")
+            (repo / ".git" / "objects").write_text("not a directory")
+        (repo / "fresh.txt").write_text("new content to hash\n")
+        with pytest.raises(gitops.CheckpointError, match="could not checkpoint"):
+            hook.before_change("write_file", {"path": "a.txt", "content": "x"})
+    finally:
+        if (repo / ".git" / "objects-away").exists():
+            (repo / ".git" / "objects").unlink()
+            shutil.move(repo / ".git" / "objects-away", objects)
+        objects.chmod(0o755)
+    hook.before_change("read_file", {"path": "a.txt"})  # reads never need a checkpoint
