@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import prompts
 from agent.messages import Message
@@ -312,29 +312,3 @@ def _notice(before: int, after: int, dropped: list[str], fallback: bool) -> str:
         f"compacted the conversation: freed {before - after:,} tokens ({before:,} → {after:,}); "
         f"{len(dropped)} messages replaced by {how}: {shown}"
     )
-
-
-@dataclass
-class Compactor:
-    """Convenience for the loop: remembers the settings and counts how often it ran."""
-
-    window: int
-    count_tokens: CountTokens
-    summarise: Summarise
-    threshold: float = 0.8
-    keep_recent: int = 6
-    runs: int = field(default=0, init=False)
-
-    def due(self, messages: Sequence[Message]) -> bool:
-        return should_compact(messages, self.window, self.count_tokens, self.threshold)
-
-    async def __call__(self, messages: list[Message], pinned: Pinned | None = None) -> CompactionResult:
-        self.runs += 1
-        return await compact(
-            messages,
-            window=self.window,
-            count_tokens=self.count_tokens,
-            summarise=self.summarise,
-            keep_recent=self.keep_recent,
-            pinned=pinned,
-        )

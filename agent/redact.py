@@ -101,8 +101,3 @@ def _replace(match: re.Match[str], tag: str) -> str:
         lo, hi = match.span("secret")
         return whole[: lo - match.start()] + tag + whole[hi - match.start() :]
     return tag
-
-
-def contains_secret(text: str) -> bool:
-    """Whether :func:`redact` would change ``text``."""
-    return redact(text) != text

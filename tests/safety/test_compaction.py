@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from agent.compaction import Compactor, Pinned, compact, conversation_tokens, should_compact
+from agent.compaction import Pinned, compact, conversation_tokens, should_compact
 from agent.messages import Message, ToolCall
 
 SYSTEM = Message(role="system", content="You are qagent.\n\n# AGENTS.md\nUse tabs. Run `make check`.")
@@ -52,7 +52,6 @@ def assert_well_formed(messages: list[Message]) -> None:
 async def test_long_scripted_session_stays_under_the_window_with_pins() -> None:
     window = 6000
     summariser = ScriptedSummariser()
-    compactor = Compactor(window=window, count_tokens=count, summarise=summariser)
     messages = [SYSTEM, Message(role="user", content="first task: list the files")]
     messages += [
         call("t0", "list_files"),
@@ -83,8 +82,8 @@ async def test_long_scripted_session_stays_under_the_window_with_pins() -> None:
                 call(f"e{step}", "edit_file", path=path, old_string="parse", new_string="parse_line"),
                 result(f"e{step}", "edit_file", "ok"),
             ]
-        if compactor.due(messages):
-            outcome = await compactor([*messages])
+        if should_compact(messages, window, count):
+            outcome = await compact([*messages], window=window, count_tokens=count, summarise=summariser)
             compactions.append(outcome)
             messages = outcome.messages
             assert outcome.freed_tokens > 0

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.redact import contains_secret, redact
+from agent.redact import redact
 
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\n"
@@ -79,7 +79,6 @@ def test_password_in_url_keeps_the_rest() -> None:
 )
 def test_ordinary_text_is_untouched(text: str) -> None:
     assert redact(text) == text
-    assert not contains_secret(text)
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
