@@ -81,5 +81,6 @@ def main() -> None:
     for name, seconds, ratio in rows:
         print(f"{name:42} {seconds * 1000:8.1f} ms   {ratio}")
 
+
 if __name__ == "__main__":
     main()
