@@ -106,7 +106,8 @@ def _run_calibration(root: Path, budget: int, commits: int) -> None:
     from agent.context.calibrate import calibrate
 
     def progress(done: int, total: int) -> None:
-        typer.echo(f"\rreplaying commits {done}/{total}", err=True, nl=done == total)
+        if done == total or done % 10 == 0:
+            typer.echo(f"replayed {done}/{total} commits", err=True)
 
     try:
         result = calibrate(root, budget, commits, progress=progress)
@@ -114,7 +115,7 @@ def _run_calibration(root: Path, budget: int, commits: int) -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"commits replayed: {result.commits}; recall@{result.budget} tokens "
-        f"before {result.before:.1%}, after {result.after:.1%}"
+        f"commits replayed: {result.commits}; recall@{result.budget} tokens on the {result.held_out} newest "
+        f"(held out from tuning): before {result.before:.1%}, after {result.after:.1%}"
     )
     typer.echo("weights stored: " + ", ".join(f"{k}={v:g}" for k, v in result.weights.to_dict().items()))

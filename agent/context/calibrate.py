@@ -33,6 +33,8 @@ VARIATIONS: dict[str, tuple[float, ...]] = {
 @dataclass(frozen=True)
 class CalibrationResult:
     commits: int
+    held_out: int
+    """Commits the reported recall is measured on (not used to choose the weights)."""
     budget: int
     before: float
     """Mean recall@budget with the weights in use before calibrating."""
@@ -61,9 +63,9 @@ def evaluate(
     grid: Sequence[Weights],
     budget: int,
     progress: Callable[[int, int], None] | None = None,
-) -> list[float]:
-    """Mean recall@budget of each weight set over the commits."""
-    totals = [0.0] * len(grid)
+) -> list[list[float]]:
+    """recall@budget of each weight set (columns) on each commit (rows)."""
+    rows: list[list[float]] = []
     rm: RepoMap | None = None
     for i, commit in enumerate(commits):
         entries = indexer.entries_at(commit.parent)
@@ -71,13 +73,18 @@ def evaluate(
             rm = RepoMap.from_entries(entries)
         else:
             rm.set_entries(entries)
-        for j, weights in enumerate(grid):
+        row = []
+        for weights in grid:
             rm._weights = weights
-            shown = rm.render_map(budget, query=commit.message, ranking=None).files
-            totals[j] += recall(shown, commit.gold)
+            row.append(recall(rm.render_map(budget, query=commit.message).files, commit.gold))
+        rows.append(row)
         if progress:
             progress(i + 1, len(commits))
-    return [t / max(1, len(commits)) for t in totals]
+    return rows
+
+
+def _mean(rows: Sequence[Sequence[float]], j: int) -> float:
+    return sum(r[j] for r in rows) / max(1, len(rows))
 
 
 def calibrate(
@@ -87,18 +94,24 @@ def calibrate(
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CalibrationResult:
-    """Replay ``count`` recent commits, pick the best weights, store them in the repo's cache."""
+    """Replay ``count`` recent commits, pick the best weights, store them in the repo's cache.
+
+    Weights are chosen on the older two thirds of the commits; before/after are reported on the
+    newest third, which the choice never saw (with fewer than 6 commits, on all of them).
+    """
     git_dir = find_git_dir(root)
-    commits = replay_commits(git_dir, count)
+    commits = replay_commits(git_dir, count)  # newest first
     if not commits:
         raise RuntimeError("no usable commits (non-merge, modifying 1-6 non-test source files) to replay")
     cache = TagCache(root, cache_dir)
     stored = cache.settings.get("weights")
     base = Weights.from_dict(stored) if stored else Weights()
     grid = candidates(base)
-    scores = evaluate(TreeIndexer(git_dir), commits, grid, budget, progress)
-    best = max(range(len(grid)), key=lambda j: (scores[j], j == 0))
+    rows = evaluate(TreeIndexer(git_dir), commits, grid, budget, progress)
+    held = len(rows) // 3 if len(rows) >= 6 else 0
+    tune, test = (rows[held:], rows[:held]) if held else (rows, rows)
+    best = max(range(len(grid)), key=lambda j: (_mean(tune, j), j == 0))
     cache.settings["weights"] = grid[best].to_dict()
     cache.dirty = True
     cache.save()
-    return CalibrationResult(len(commits), budget, scores[0], scores[best], grid[best])
+    return CalibrationResult(len(commits), len(test), budget, _mean(test, 0), _mean(test, best), grid[best])

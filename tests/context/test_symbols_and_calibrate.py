@@ -65,3 +65,20 @@ def test_calibrate_reports_recall_and_stores_weights(repo: Path, cache_dir: Path
     result = calibrate(repo, budget=60, count=10, cache_dir=cache_dir)
     assert result.commits == 3 and 0.0 <= result.before <= result.after <= 1.0
     assert TagCache(repo, cache_dir).settings["weights"] == result.weights.to_dict()
+
+
+def test_map_calibrate_command(repo: Path, monkeypatch, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from agent.cli_context import register
+
+    _history(repo)
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    result = CliRunner().invoke(app, ["map", "--calibrate", "--commits", "5", "--tokens", "60"])
+    assert result.exit_code == 0, result.output
+    assert "commits replayed: 3" in result.stdout and "weights stored: alpha=" in result.stdout
