@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 from tools import ToolContext, ToolResult, ToolRetry, textio, tool
 from tools.diffs import numbered, stats, unified
 from tools.paths import display_path, resolve_in_workspace
+from tools.sandbox import secret_file_refusal
 from tools.search import list_paths
 
 MAX_LINE_CHARS = 2000
@@ -50,6 +52,9 @@ def read_file(args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
     Long files are returned in pages: use offset/limit to read further. Binary files are refused."""
     path = resolve_in_workspace(ctx.root, args.path)
     rel = display_path(ctx.root, path)
+    refusal = secret_file_refusal(ctx.config, path, rel)
+    if refusal:
+        return ToolResult(False, refusal, {"path": rel, "secret": True})
     doc, data = load_existing(ctx.root, path, args.path)
     textio.note_read(ctx.session, path, data)
     lines = doc.text.split("\n")
@@ -164,8 +169,14 @@ def list_files(args: ListFilesArgs, ctx: ToolContext) -> ToolResult:
     if not files:
         what = f" matching {args.pattern!r}" if args.pattern else ""
         return ToolResult(True, f"No files{what} under {display_path(ctx.root, target)}.", data)
-    text = "\n".join(shown)
+    text = "\n".join(_listed(name) for name in shown)
     if len(files) > LIST_CAP:
         text += (f"\n[{len(files) - LIST_CAP} more files not shown ({len(files)} in all); "
                  "narrow with path or pattern]")
     return ToolResult(True, text, data)
+
+
+def _listed(name: str) -> str:
+    """One name per line: names with newlines or other control characters are shown JSON-quoted
+    (``"line\\nbreak.txt"``) so a single file never looks like two."""
+    return json.dumps(name, ensure_ascii=False) if any(ord(c) < 32 or c == "\x7f" for c in name) else name
