@@ -47,12 +47,7 @@ def _subcommand_app(name: str) -> Any:
 
     app = typer.Typer(add_completion=False, no_args_is_help=True, help="qagent subcommands",
                       pretty_exceptions_enable=False)
-    try:
-        module = importlib.import_module(SUBCOMMAND_MODULES[name])
-    except ModuleNotFoundError as exc:
-        print(f"qagent {name}: not available in this build ({exc.name} is missing)", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
-    module.register(app)
+    importlib.import_module(SUBCOMMAND_MODULES[name]).register(app)
     return app
 
 

@@ -10,8 +10,6 @@ from typing import Any, Optional
 
 import typer
 
-from agent.headless import EXIT_USAGE
-
 OUTPUT_FORMATS = ("text", "json", "stream-json", "claude-stream-json")
 EPILOG = ("Subcommands: demo, doctor, route, map, pack, sessions, undo, init, batch "
           "(qagent SUBCOMMAND --help). Exit codes: 0 ok, 1 task failed, 2 usage/config error, 3 no model reachable.")
@@ -104,12 +102,8 @@ def _headless(workspace: Path, overrides: dict[str, Any], prompt: str, output_fo
 
 def _open_tui(workspace: Path, overrides: dict[str, Any], prompt: str | None, model: str | None,
               resume: str | None, cont: bool) -> int:
-    try:
-        from agent.tui.app import run_tui
-    except ModuleNotFoundError:
-        print("qagent: the TUI is not available in this build; use qagent -p \"PROMPT\" (or qagent demo)",
-              file=sys.stderr)
-        return EXIT_USAGE
+    from agent.tui.app import run_tui
+
     return run_tui(workspace, overrides, prompt=prompt, model=model, resume=resume, cont=cont)
 
 

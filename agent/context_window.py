@@ -28,10 +28,9 @@ def model_family(dialect: str) -> str:
 
 
 def count(text: str, dialect: str = "openai") -> int:
-    try:
-        from agent.context.tokens import count_tokens
-    except ModuleNotFoundError:
-        return len(text) // 4 + 1
+    """Tokens of text for a dialect's tokenizer family (tiktoken with a correction factor)."""
+    from agent.context.tokens import count_tokens
+
     return count_tokens(text, model_family(dialect))
 
 

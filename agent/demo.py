@@ -53,12 +53,9 @@ def run_demo(*, keep: bool = False, headless: bool = False) -> int:
         with ScriptedServer(demo_script(), dialect="vllm") as server:
             config = load_config(root, demo_overrides(server.url), use_user_file=False, env={})
             if not headless and sys.stdout.isatty():
-                try:
-                    from agent.tui.app import run_tui_with_config
-                except ModuleNotFoundError:
-                    pass
-                else:
-                    return run_tui_with_config(root, config, prompt=DEMO_PROMPT)
+                from agent.tui.app import run_tui_with_config
+
+                return run_tui_with_config(root, config, prompt=DEMO_PROMPT)
             return _run_headless(root, config)
     finally:
         if keep:

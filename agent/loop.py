@@ -31,6 +31,7 @@ from agent.messages import ImagePart, Message, Usage
 from agent.permissions import Approver, DenyAll, Permissions
 from agent.providers.openai_compat import Completion, ProviderError
 from agent.providers.pricing import cost_usd
+from agent.redact import redact
 from agent.routing import RouteDecision, Router, StepSignals
 from agent.steps import ToolRunner
 from tools import Tool, ToolSession, Toolset, builtin_tools
@@ -329,7 +330,7 @@ class Agent:
 
             self._providers[name] = OpenAICompatProvider(
                 name, self.config.model_entry(name), self.config.limits,
-                privacy=self.config.routing.privacy, redact=_redactor())
+                privacy=self.config.routing.privacy, redact=redact)
         return self._providers[name]
 
     def _system(self) -> str:
@@ -381,9 +382,3 @@ class Agent:
             raise _Stop("max_cost", f"stopped: session cost ${self.total_cost:.4f} reached --max-cost ${cap:.4f}")
 
 
-def _redactor() -> Any:
-    try:
-        from agent.redact import redact
-    except ModuleNotFoundError:
-        return None
-    return redact

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.config import ApprovalPolicy, PermissionsConfig
 from agent.shellwords import command_words, redirect_targets, rough_segments
+from tools.shellparse import classify_command
 
 Verdict = Literal["allow", "ask", "deny"]
 
@@ -97,22 +98,13 @@ _PATCH_PATH = re.compile(
 )
 
 
-def _classify_command(command: str) -> str:
-    """'read-only', 'destructive', 'simple' or 'other' for a shell command (tools.shellparse)."""
-    try:
-        from tools.shellparse import classify_command
-    except ModuleNotFoundError:
-        return "other"
-    return classify_command(command)
-
-
 def needs_checkpoint(tool: str, args: dict[str, Any], kind: str | None = None) -> bool:
     """Whether the loop must checkpoint the working tree before running this call: every edit,
     every shell command that is not read-only (destructive ones above all), unknown tools too."""
     if tool in EDIT_TOOLS or kind == "edit":
         return True
     if tool == "shell" or kind == "exec":
-        return _classify_command(str(args.get("command", ""))) != "read-only"
+        return classify_command(str(args.get("command", ""))) != "read-only"
     return not (tool in READ_TOOLS or kind in ("read", "network"))
 
 
@@ -163,7 +155,7 @@ class Permissions:
         """'Always allow' from the user: this tool (or this exact command) for the session.
         Destructive commands are never remembered: each one is confirmed."""
         command = str(request.args.get("command", ""))
-        if request.tool == "shell" and _classify_command(command) == "destructive":
+        if request.tool == "shell" and classify_command(command) == "destructive":
             return
         self.session_allowed.add(self._session_key(request.tool, request.args))
 
@@ -221,7 +213,7 @@ class Permissions:
         for word in [w for words in commands for w in words] + (redirect_targets(stripped) or []):
             if not word.startswith("-") and self._path_denied(word.split("=", 1)[-1]):
                 return "deny", f"the command touches {word}, which matches a denied path rule"
-        klass = _classify_command(stripped)
+        klass = classify_command(stripped)
         if klass == "destructive":
             if self.policy == "full-auto":
                 return "allow", ""

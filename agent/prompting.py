@@ -9,19 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import prompts
-
-
-def project_instructions(root: Path) -> str:
-    try:
-        from agent.instructions import load_instructions
-    except ModuleNotFoundError:
-        return ""
-    return load_instructions(root)
+from agent.instructions import load_instructions
 
 
 def system_prompt(root: Path, tool_names: list[str]) -> str:
     text = prompts.render("system", cwd=str(root), tools=", ".join(tool_names))
-    extra = project_instructions(root)
+    extra = load_instructions(root)
     if extra:
         text += "\n\n# Project instructions\n\n" + extra.strip() + "\n"
     return text

@@ -68,10 +68,8 @@ class StepSignals:
 
 
 def estimate_tokens(text: str) -> int:
-    try:
-        from agent.context.tokens import count_tokens
-    except ModuleNotFoundError:
-        return len(text) // 4 + 1
+    from agent.context.tokens import count_tokens
+
     return count_tokens(text)
 
 
@@ -238,12 +236,10 @@ class Router:
 
 def repo_signals(signals: StepSignals, root: Path, config: AgentConfig) -> StepSignals:
     """Fill the repository-derived signals: files likely involved (repo map when available)."""
+    from agent.context.repomap import RepoMap
+
     files = mentioned_paths(signals.prompt, root)
-    try:
-        from agent.context.repomap import RepoMap
-    except ModuleNotFoundError:
-        RepoMap = None  # noqa: N806 - optional until the context package is installed
-    if RepoMap is not None and (root / ".git").exists():
+    if (root / ".git").exists():
         try:
             files = list(dict.fromkeys(files + RepoMap(root).files_likely_involved(signals.prompt, k=8)))
         except Exception:  # routing must not fail because the map could not be built
