@@ -27,6 +27,7 @@ from agent.events import (
     UsageReported,
     UsageTotal,
 )
+from agent.instructions import InstructionTracker
 from agent.messages import ImagePart, Message, Usage
 from agent.permissions import Approver, DenyAll, Permissions
 from agent.providers.openai_compat import Completion, ProviderError
@@ -94,7 +95,8 @@ class Agent:
         for extra in extra_tools:
             self.toolset.add(extra)
         self.router = router or Router(self.config, self.cwd)
-        self.permissions = Permissions(self.config.permissions)
+        self.permissions = Permissions(self.config.permissions, root=self.cwd)
+        self.instructions = InstructionTracker(self.cwd)
         self.approver: Approver = approval or DenyAll()
         self.tool_session = ToolSession()
         self.messages: list[Message] = []
@@ -215,6 +217,13 @@ class Agent:
             emit(Error(kind=exc.kind, message=exc.message, retryable=exc.retryable))
         finally:
             self._call_hooks("end_turn")
+        for hook in self.hooks:
+            if getattr(hook, "error", None):
+                emit(Notice(level="warning", text=hook.error))
+        if stop == "completed" and self.config.session.auto_commit and self.checkpointer is not None:
+            from agent.autocommit import commit_turn
+
+            await commit_turn(self, prompt, emit)
         emit(TurnFinished(stop_reason=stop, text=final_text, usage_total=UsageTotal(
             prompt_tokens=self.total.prompt_tokens, completion_tokens=self.total.completion_tokens,
             cache_hit_tokens=self.total.cache_hit_tokens, cost_usd=round(self.total_cost, 6),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted
+from agent.gitops import CheckpointError
 from agent.messages import Message, ToolCall
 from agent.permissions import ApprovalDecision, ApprovalRequest
 from tools import ToolContext, ToolResult, execute
@@ -109,7 +110,10 @@ class ToolRunner:
             if decision.always:
                 self.agent.permissions.remember(request)
         if tool.kind != "read":
-            self.agent._call_hooks("before_change", call.name, args)
+            try:
+                self.agent._call_hooks("before_change", call.name, args)
+            except CheckpointError as exc:  # a change that could not be undone is not made
+                return ToolResult(False, str(exc))
         return None
 
     def _preview(self, tool: Any, call: ToolCall) -> str:
@@ -126,8 +130,12 @@ class ToolRunner:
 
     async def _execute(self, call: ToolCall) -> tuple[ToolResult, float]:
         started = time.monotonic()
-        result = await execute(self.agent.toolset.get(call.name), call.name, call.arguments, self._context(call),
-                               known=self.agent.toolset.names())
+        tool = self.agent.toolset.get(call.name)
+        result = await execute(tool, call.name, call.arguments, self._context(call), known=self.agent.toolset.names())
+        if result.ok and tool is not None and tool.kind in ("read", "edit"):
+            # Nested AGENTS.md files reach the model the first time it touches a path under them.
+            text = self.agent.instructions.annotate(call.name, _loose_args(call.arguments), result.text)
+            result = ToolResult(result.ok, text, result.data)
         duration = time.monotonic() - started
         self._finish(call, result, duration)
         return result, duration

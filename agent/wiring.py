@@ -34,7 +34,8 @@ def build_agent(config: AgentConfig, workspace: Path, *, resume: str | None = No
         agent.session_id = log.meta.id
         agent.hooks.append(log)
     if config.session.checkpoints:
-        checkpointer = Checkpointer(workspace, agent.session_id or "adhoc")
+        checkpointer = Checkpointer(workspace, agent.session_id or "adhoc",
+                                    backup_dir=data_dir(config) / "backups")
         agent.checkpointer = checkpointer
         agent.hooks.append(CheckpointHook(checkpointer))
         if checkpointer.notice:
