@@ -299,6 +299,9 @@ class LocalExecutor:
         self.config = config
         self.root = Path(tempfile.mkdtemp(prefix="qagent-batch-"))
         self.providers: dict[str, Any] = {}
+        self._admin = asyncio.Lock()
+        """git worktree add/remove read every worktree's admin files, so one at a time: a worktree
+        half-written by a parallel add makes them fail ("failed to read .git/worktrees/X/commondir")."""
         warm_up()
 
     async def run(self, spec: TaskSpec, state: TaskState) -> TaskRow:
@@ -306,7 +309,8 @@ class LocalExecutor:
         state.set("worktree")
         finished = False
         try:
-            await settled(create_worktree, self.repo, spec.base_commit, spec.branch, path)
+            async with self._admin:
+                await settled(create_worktree, self.repo, spec.base_commit, spec.branch, path)
             row = await run_in_checkout(path, spec, self.config, state, self.providers)
             finished = True
             return row
@@ -315,7 +319,10 @@ class LocalExecutor:
             # (not even when the interrupt came while git was still adding the worktree).
             if path.exists():
                 with contextlib.suppress(GitError):
-                    await settled(remove_worktree, self.repo, path, branch=None if finished else spec.branch)
+                    async with self._admin:
+                        await settled(
+                            remove_worktree, self.repo, path, branch=None if finished else spec.branch
+                        )
             drop_index(path)
 
     async def close(self) -> None:

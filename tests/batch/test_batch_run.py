@@ -74,7 +74,7 @@ async def test_a_failing_check_fails_only_its_task(git_repo, batch_setup, tmp_pa
     report = await runner_for(git_repo, config, tmp_path / "r.json", jobs=3).run(tasks)
 
     status = {row.id: row.status for row in report.tasks}
-    assert status == {"a": "succeeded", "b": "failed", "c": "succeeded"}
+    assert status == {"a": "succeeded", "b": "failed", "c": "succeeded"}, [r.error for r in report.tasks]
     failed = report.row("b")
     assert failed.check.exit_code == 3 and "b is broken" in failed.check.output_tail
     assert "check failed (exit 3)" in failed.error
