@@ -121,6 +121,16 @@ def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
         return [f.result() for f in futures]
 
 
+def _stamps(paths: list[str]) -> list[int]:
+    stamps = []
+    for path in paths:
+        try:
+            stamps.append(os.stat(path).st_mtime_ns)  # noqa: PTH116 - hot loop
+        except OSError:
+            stamps.append(-1)
+    return stamps
+
+
 def default_cache_dir(root: Path) -> Path:
     """``<user cache>/qagent/repomap/<name>-<hash of the real path>``."""
     import platformdirs
@@ -157,7 +167,7 @@ class TagCache:
         self.settings: dict[str, Any] = {}
         """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
         self.dirty = False
-        self._listed: tuple[tuple[int, ...] | None, list[str]] | None = None
+        self._listed: tuple[list[str], list[int], list[str]] | None = None
         self._unsaved, self._saved_at, self._flush_registered = 0, time.monotonic(), False
         self._load()
 
@@ -272,27 +282,24 @@ class TagCache:
         Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm``
         rewrite the index; so a signature of those mtimes tells when git must be asked again.
         """
-        if self._listed is not None and self._listed[0] == self._signature(self._listed[1]):
-            return self._listed[1]
+        if self._listed is not None:
+            watched, stamps, files = self._listed
+            if watched and _stamps(watched) == stamps:
+                return files
         files = workspace.list_files(self.root)
-        self._listed = (self._signature(files), files)
+        watched = self._watched(files)
+        self._listed = (watched, _stamps(watched), files)
         return files
 
-    def _signature(self, files: list[str]) -> tuple[int, ...] | None:
+    def _watched(self, files: list[str]) -> list[str]:
         git_dir = self.root / ".git"
         if not git_dir.is_dir():
-            return None  # a worktree or no git: always ask (None never equals a real signature)
-        dirs = {rel.rpartition("/")[0] for rel in files}
-        watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude")]
-        watched += [os.path.join(str(self.root), d) for d in sorted(dirs)]  # noqa: PTH118 - hot loop
-        watched += [os.path.join(str(self.root), f) for f in files if f.endswith(".gitignore")]  # noqa: PTH118
-        stamps = []
-        for path in watched:
-            try:
-                stamps.append(os.stat(path).st_mtime_ns)  # noqa: PTH116 - hot loop
-            except OSError:
-                stamps.append(-1)
-        return tuple(stamps)
+            return []  # a worktree or no git: always ask git
+        root = str(self.root) + os.sep
+        dirs = sorted({rel.rpartition("/")[0] for rel in files})
+        watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude"), str(self.root)]
+        watched += [root + d for d in dirs if d]
+        return watched + [root + f for f in files if f.endswith(".gitignore")]
 
     def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:
         self.files[rel] = entry

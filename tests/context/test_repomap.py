@@ -106,3 +106,13 @@ def test_ignored_and_secret_files_are_not_indexed(repo: Path, cache_dir: Path) -
     rm.refresh()
     assert "build_out/gen.py" not in rm.entries and ".env" not in rm.entries
     assert "deploy/id_rsa" not in rm.entries and "ignored_fn" not in rm.graph.defines
+
+
+def test_listing_follows_new_directories_and_ignore_rules(repo: Path, cache_dir: Path) -> None:
+    rm = RepoMap(repo, cache_dir=cache_dir)
+    rm.refresh()
+    write(repo, {"newpkg/deep/mod.py": "def deep_fn():\n    return 2\n"})
+    assert rm.refresh().parsed == ["newpkg/deep/mod.py"]
+    write(repo, {".gitignore": "newpkg/\n"})
+    stats = rm.refresh()
+    assert "newpkg/deep/mod.py" in stats.removed and "deep_fn" not in rm.graph.defines
