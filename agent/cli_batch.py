@@ -22,12 +22,12 @@ def register(app: typer.Typer) -> None:
         tasks_file: Path | None = typer.Argument(
             None,
             metavar="TASKS",
-            help="Task file: TOML ([[task]]) or "
+            help="Task file: TOML (task tables) or "
             f"JSONL. With --plan: where the plan is saved ({DEFAULT_PLAN_FILE}).",
         ),
         jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Tasks run at the same time."),
         base: str = typer.Option("HEAD", "--base", help="Branch or commit every task starts from."),
-        model: str | None = typer.Option(None, "--model", help="A [models.NAME] entry for every step."),
+        model: str | None = typer.Option(None, "--model", help="A models.NAME entry for every step."),
         mode: str | None = typer.Option(None, "--mode", help="auto | thinking | fast"),
         route: str | None = typer.Option(None, "--route", help="auto | local | remote"),
         approval: str = typer.Option(

@@ -192,3 +192,26 @@ def test_plan_mode_end_to_end(git_repo, scripted_server, tmp_path):
     ]
     assert report["tasks"][0]["check"]["passed"] is True
     assert all(route["model"] == "local" for r in report["tasks"] for route in r["routes"])
+
+
+def test_batch_report_prints_the_summary_and_exits_1_on_failures(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from agent.batch_tasks import BatchReport, TaskRow
+    from agent.cli_batch import register
+
+    report = BatchReport(
+        tasks=[
+            TaskRow(id="good", status="succeeded", branch="qagent/batch/good"),
+            TaskRow(id="bad", status="failed", branch="qagent/batch/bad", error="check failed"),
+        ]
+    )
+    report.summarise()
+    report.save(tmp_path / "r.json")
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["batch-report", str(tmp_path / "r.json"), "--quiet"])
+    assert result.exit_code == 1
+    assert "failed      bad" in result.output and "check failed" in result.output
+    assert "total 2: 1 succeeded, 1 failed" in result.output
