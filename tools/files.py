@@ -32,6 +32,9 @@ def missing_file_error(root: Path, path: Path, given: str) -> ToolRetry:
 
 def load_existing(root: Path, path: Path, given: str) -> tuple[textio.TextFile, bytes]:
     """Load a file that must exist, with actionable errors for the usual mistakes."""
+    refusal = secret_file_refusal(path, display_path(root, path))
+    if refusal:
+        raise ToolRetry(refusal)
     try:
         return textio.load(root, path)
     except FileNotFoundError:
@@ -52,9 +55,6 @@ def read_file(args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
     Long files are returned in pages: use offset/limit to read further. Binary files are refused."""
     path = resolve_in_workspace(ctx.root, args.path)
     rel = display_path(ctx.root, path)
-    refusal = secret_file_refusal(ctx.config, path, rel)
-    if refusal:
-        return ToolResult(False, refusal, {"path": rel, "secret": True})
     doc, data = load_existing(ctx.root, path, args.path)
     textio.note_read(ctx.session, path, data)
     lines = doc.text.split("\n")

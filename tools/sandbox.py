@@ -23,10 +23,7 @@ import sys
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
+from typing import Literal
 
 SandboxKind = Literal["bwrap", "landlock", "none"]
 SandboxPolicy = Literal["auto", "bwrap", "off"]
@@ -191,30 +188,23 @@ def is_secret_name(name: str) -> bool:
     return _SECRET_PATTERN.fullmatch(name) is not None
 
 
-def remote_may_see(config: AgentConfig | None) -> bool:
-    """Whether what a tool returns may reach a remote model in this session.
+def secret_file_refusal(path: Path, shown: str) -> str | None:
+    """Why file tools will not open ``path`` (a secret-looking name), or None.
 
-    True unless privacy is local-only or no remote endpoint is configured. Redaction catches keys
-    with a known shape, but a ``.env`` line like ``DB_PASSWORD=hunter2`` has none, so secret-looking
-    files are kept out of tool output altogether whenever a remote model could read it.
+    The sandbox masks these files from shell commands in every mode; file tools match it. Redaction
+    catches keys with a known shape, but a ``.env`` line like ``DB_PASSWORD=hunter2`` has none, and
+    tool output goes to the model (possibly remote) and the session log.
     """
-    if config is None or config.routing.privacy == "local-only":
-        return False
-    return any(entry.is_remote for entry in config.models.values())
-
-
-def secret_file_refusal(config: AgentConfig | None, path: Path, shown: str) -> str | None:
-    """The refusal for reading ``path`` into tool output, or None when it may be read."""
-    if not is_secret_name(path.name) or not remote_may_see(config):
+    if not is_secret_name(path.name):
         return None
-    return (f"{shown} looks like a secret file (keys, passwords); its content is not shown because this "
-            "session can send tool output to a remote model. Ask the user for the value you need, or run "
-            "with privacy = \"local-only\" to read it with a local model only.")
+    return (f"{shown} looks like a secret file (keys, passwords); file tools do not open it, so its content "
+            "never reaches a model or the session log. Ask the user for what you need from it (a variable "
+            "name, not its value), or have them edit it.")
 
 
 SECRET_GLOBS: tuple[str, ...] = (*sorted(_SECRET_NAMES), ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
                                  "*.keystore")
-"""The secret-looking names as ripgrep globs (grep leaves them out when a remote model may see results)."""
+"""The secret-looking names as ripgrep globs (grep leaves them out)."""
 
 
 def venv_interpreters(root: Path, home: str) -> list[str]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools.paths import display_path, resolve_in_workspace
-from tools.sandbox import SECRET_GLOBS, remote_may_see, secret_file_refusal
+from tools.sandbox import SECRET_GLOBS, secret_file_refusal
 
 TIMEOUT_S = 60.0
 MAX_COLUMNS = 400
@@ -76,11 +76,10 @@ class GrepArgs(BaseModel):
     max_results: int = Field(200, ge=1, le=2000, description="Most matching lines to return")
 
 
-def _grep_command(args: GrepArgs, root: Path, hide_secrets: bool = False) -> list[str]:
+def _grep_command(args: GrepArgs, root: Path) -> list[str]:
     cmd = [find_rg(), *_COMMON, "--no-heading", "--with-filename", "--line-number", "--null",
            "--max-columns", str(MAX_COLUMNS), "--max-columns-preview"]
-    if hide_secrets:  # .env lines such as DB_PASSWORD=… have no shape redaction could catch
-        cmd += [f"--glob=!{glob}" for glob in SECRET_GLOBS]
+    cmd += [f"--glob=!{glob}" for glob in SECRET_GLOBS]  # like read_file: secret files are never shown
     if args.ignore_case:
         cmd.append("--ignore-case")
     if args.context:
@@ -90,13 +89,13 @@ def _grep_command(args: GrepArgs, root: Path, hide_secrets: bool = False) -> lis
     return cmd + ["--regexp", args.pattern] + _target(root, args.path)
 
 
-def run_grep(args: GrepArgs, root: Path, *, hide_secrets: bool = False) -> tuple[list[bytes], int, bytes, int]:
+def run_grep(args: GrepArgs, root: Path) -> tuple[list[bytes], int, bytes, int]:
     """Run rg, keeping the first ``max_results`` matches (with their context) and counting the rest.
 
     Returns (shown output lines, total matching lines, stderr, exit code). Output is read as a
     stream so a pattern matching millions of lines costs a count, not memory.
     """
-    proc = subprocess.Popen(_grep_command(args, root, hide_secrets), cwd=root, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(_grep_command(args, root), cwd=root, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     shown: list[bytes] = []
@@ -149,10 +148,10 @@ def grep(args: GrepArgs, ctx: ToolContext) -> ToolResult:
     of what was left out; narrow with path or glob when capped."""
     if args.path:
         target = resolve_in_workspace(ctx.root, args.path)
-        refusal = secret_file_refusal(ctx.config, target, display_path(ctx.root, target))
+        refusal = secret_file_refusal(target, display_path(ctx.root, target))
         if refusal:  # a file named on rg's command line bypasses its globs
             return ToolResult(False, refusal, {"matches": [], "total": 0, "truncated": False, "secret": True})
-    shown, total, stderr, code = run_grep(args, ctx.root, hide_secrets=remote_may_see(ctx.config))
+    shown, total, stderr, code = run_grep(args, ctx.root)
     if code == 2 and not shown:
         message = _first_error(stderr)
         if "regex parse error" in message:
