@@ -25,6 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent._version import __version__
+from agent.redact import redact
 from prompts import render
 from tools import ToolContext, ToolResult, ToolRetry, tool
 
@@ -75,6 +76,9 @@ async def web_fetch(args: WebFetchArgs, ctx: ToolContext) -> ToolResult:
     local_only = refuse_in_local_only(ctx.config, url)
     if local_only:
         return ToolResult(False, local_only, {"url": url})
+    if redact(url) != url:  # the classic exfiltration: an injected page asks for ?key=<your token>
+        return ToolResult(False, "not fetched: the URL contains what looks like a secret (an API key or "
+                          "token); secrets are never sent to web addresses", {"url": redact(url)})
     limits = _limits(ctx.config)
     try:
         fetched = await asyncio.wait_for(download(url, limits, ctx.config), timeout=limits[0])
