@@ -114,7 +114,7 @@ async def test_local_only_sends_zero_bytes_to_remote_in_a_whole_session(scripted
         page.__exit__()
     assert finished(later).stop_reason == "error"
     assert "compacting and retrying once" in notices(events)
-    assert "summary by the local model" in str(local.chat_requests()[-1]["messages"])  # local summarised
+    assert any("summary by the local model" in str(r["messages"]) for r in local.chat_requests())  # local wrote it
     fetches = [r for r in results(events) if r.name in ("web_fetch", "browser")]  # in finishing order
     assert sorted(r.ok for r in fetches) == [False, False, True]
     assert all("local-only" in r.output or "playwright" in r.output.lower() for r in fetches if not r.ok)
