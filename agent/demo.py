@@ -26,7 +26,8 @@ def make_scratch_repo() -> Path:
     root = Path(tempfile.mkdtemp(prefix="qagent-demo-"))
     source = resources.files("agent").joinpath("demo_data/repo")
     for item in source.iterdir():
-        (root / item.name).write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
+        if item.is_file():  # an installed copy also has the __pycache__ pip compiled
+            (root / item.name).write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
     env_args = ["-c", "user.name=qagent demo", "-c", "user.email=demo@qagent.invalid"]
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)

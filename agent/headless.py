@@ -20,21 +20,19 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 class TextRenderer:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out, self.err = out, err
-        self.wrote_text = False
         self.mid_line = False
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self.out.write(event.text)
             self.out.flush()
-            self.wrote_text = True
             self.mid_line = not event.text.endswith("\n")
             return
         if self.mid_line and isinstance(event, (ToolCallStarted, TurnFinished)):
             self.out.write("\n")
             self.out.flush()
             self.mid_line = False
-        elif isinstance(event, Notice):
+        if isinstance(event, Notice):
             self.err.write(f"[{event.level}] {event.text}\n")
         elif isinstance(event, Error):
             self.err.write(f"error: {event.message}\n")

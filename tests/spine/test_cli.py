@@ -133,6 +133,8 @@ def test_demo_replays_a_session_with_real_tools(tmp_path):
     result = run_cli("demo", "--headless", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Fixed `subtract`" in result.stdout
+    for tool_name in ("list_files", "read_file", "edit_file", "shell"):
+        assert f"→ {tool_name}" in result.stderr
     assert "-    return a + b" in result.stderr and "+    return a - b" in result.stderr
 
 
