@@ -23,6 +23,7 @@ MAX_BYTES = 10_000_000
 """Files larger than this are refused: the model cannot use them and diffs of them are useless."""
 
 _SNIFF = 8192
+_TMP_SUFFIX = ".qagent-tmp"
 _BOM_OF = {"utf-8-sig": b"\xef\xbb\xbf", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CONTROL = set(range(32)) - {8, 9, 10, 12, 13, 27} | {127}
@@ -184,7 +185,7 @@ def atomic_write(root: Path, path: Path, data: bytes) -> None:
             # Replacing via rename works on read-only files (and root ignores modes anyway): respect the mark.
             raise ToolRetry(f"{display_path(root, path)} is read-only (mode {stat.S_IMODE(old.st_mode):o}); it "
                             "was left as it is. Ask the user to make it writable (chmod u+w) if it should change")
-        tmp = f".{name}.{secrets.token_hex(4)}.qagent-tmp"
+        tmp = f".{name}.{os.getpid()}-{secrets.token_hex(4)}{_TMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(tmp, flags, 0o666 if old is None else 0o600, dir_fd=dir_fd)
         try:
@@ -210,8 +211,36 @@ def atomic_write(root: Path, path: Path, data: bytes) -> None:
                 pass
             raise
         os.fsync(dir_fd)
+        _sweep_dead_writers(dir_fd, name)
     finally:
         os.close(dir_fd)
+
+
+def _sweep_dead_writers(dir_fd: int, name: str) -> None:
+    """Remove temp files of ``name`` left by writers that were killed between write and rename.
+
+    kill -9 at that moment leaves the target whole (old bytes) plus a ``.name.<pid>-<hex>.qagent-tmp``
+    sibling that would otherwise clutter the repo (and show up in git status or an auto-commit). A temp
+    file is only removed when the process that made it is gone.
+    """
+    prefix = f".{name}."
+    for entry in os.listdir(dir_fd):
+        if not (entry.startswith(prefix) and entry.endswith(_TMP_SUFFIX)):
+            continue
+        pid = entry[len(prefix):-len(_TMP_SUFFIX)].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still writing
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, someone else's
+        try:
+            os.unlink(entry, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
 
 
 def delete(root: Path, path: Path) -> None:
