@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,11 @@ def answer(tokens: int) -> str:
     while size < tokens * CHARS_PER_TOKEN:
         n += 1
         if n % 7 == 0:
-            block = "```python\n" + "".join(f"def step_{n}_{i}(x):\n    return x * {i}\n" for i in range(4)) + "```\n\n"
+            block = (
+                "```python\n"
+                + "".join(f"def step_{n}_{i}(x):\n    return x * {i}\n" for i in range(4))
+                + "```\n\n"
+            )
         elif n % 5 == 0:
             block = "".join(f"- item {i} of list {n} with `code` and **bold**\n" for i in range(4)) + "\n"
         else:
@@ -53,10 +58,14 @@ def answer(tokens: int) -> str:
 def start_server(text: str, rate: float, folder: Path) -> tuple[subprocess.Popen[str], str]:
     script = folder / "script.json"
     delay = TOKENS_PER_CHUNK / rate
-    script.write_text(json.dumps([{"text": text, "chunk_chars": TOKENS_PER_CHUNK * CHARS_PER_TOKEN,
-                                   "chunk_delay": delay}]))
-    proc = subprocess.Popen([sys.executable, "-m", "agent.testing", "serve", "--script", str(script),
-                             "--dialect", "vllm"], stdout=subprocess.PIPE, text=True)
+    script.write_text(
+        json.dumps([{"text": text, "chunk_chars": TOKENS_PER_CHUNK * CHARS_PER_TOKEN, "chunk_delay": delay}])
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.testing", "serve", "--script", str(script), "--dialect", "vllm"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline() if proc.stdout else ""
     return proc, line.split()[-1]
 
@@ -68,18 +77,24 @@ async def heartbeat(stalls: list[float], stop: asyncio.Event) -> None:
         stalls.append(time.perf_counter() - before - 0.01)
 
 
-async def measure(tokens: int, rate: float, batched: bool) -> dict[str, float]:
+async def measure(tokens: int, rate: float, batched: bool, interval: float | None = None) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="tui-bench-"))
     subprocess.run(["git", "init", "-q", str(folder)], check=True)
     text = answer(tokens)
     proc, url = start_server(text, rate, folder)
     try:
-        config = load_config(folder, {"models": {"local": {"base_url": url, "dialect": "vllm"}},
-                                      "routing": {"mode": "local", "privacy": "local-only"}},
-                             env={}, use_user_file=False)
+        config = load_config(
+            folder,
+            {
+                "models": {"local": {"base_url": url, "dialect": "vllm"}},
+                "routing": {"mode": "local", "privacy": "local-only"},
+            },
+            env={},
+            use_user_file=False,
+        )
         app = QAgentApp(folder, config, lambda approver, _: build_agent(config, folder, approver=approver))
         saved = pump_module.FLUSH_INTERVAL
-        pump_module.FLUSH_INTERVAL = saved if batched else 0.0
+        pump_module.FLUSH_INTERVAL = (interval or saved) if batched else 0.0
         try:
             return await _drive(app, text)
         finally:
@@ -111,26 +126,58 @@ async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
     painted_last = max(p for _, p in probe)
     stream_s = last - first
     return {
-        "deltas": len(probe), "stream_s": stream_s, "tokens_per_s": len(text) / CHARS_PER_TOKEN / stream_s,
-        "lag_p50_ms": 1000 * statistics.median(lags), "lag_p95_ms": 1000 * lags[int(0.95 * (len(lags) - 1))],
-        "lag_max_ms": 1000 * lags[-1], "render_s": painted_last - first,
+        "deltas": len(probe),
+        "stream_s": stream_s,
+        "tokens_per_s": len(text) / CHARS_PER_TOKEN / stream_s,
+        "lag_p50_ms": 1000 * statistics.median(lags),
+        "lag_p95_ms": 1000 * lags[int(0.95 * (len(lags) - 1))],
+        "lag_max_ms": 1000 * lags[-1],
+        "render_s": painted_last - first,
         "behind_at_end_ms": 1000 * (painted_last - last),
         "loop_stall_p95_ms": 1000 * sorted(stalls)[int(0.95 * (len(stalls) - 1))],
-        "loop_stall_max_ms": 1000 * max(stalls), "cpu_s": cpu,
+        "loop_stall_max_ms": 1000 * max(stalls),
+        "cpu_s": cpu,
     }
 
 
 def report(name: str, tokens: int, r: dict[str, float]) -> None:
-    print(f"\n{name}: {tokens:,} tokens, {r['deltas']:,.0f} deltas, streamed in {r['stream_s']:.2f} s "
-          f"({r['tokens_per_s']:,.0f} tokens/s)")
-    print(f"  UI lag behind the stream: p50 {r['lag_p50_ms']:.1f} ms, p95 {r['lag_p95_ms']:.1f} ms, "
-          f"max {r['lag_max_ms']:.1f} ms")
-    print(f"  render time {r['render_s']:.2f} s vs stream time {r['stream_s']:.2f} s "
-          f"(ratio {r['render_s'] / r['stream_s']:.3f}; last token on screen {r['behind_at_end_ms']:.0f} ms after "
-          "it arrived)")
-    print(f"  event-loop stalls (keypress wait): p95 {r['loop_stall_p95_ms']:.1f} ms, "
-          f"max {r['loop_stall_max_ms']:.1f} ms; UI-process CPU {r['cpu_s']:.1f} s "
-          f"({100 * r['cpu_s'] / r['render_s']:.0f}% of one core)")
+    print(
+        f"\n{name}: {tokens:,} tokens, {r['deltas']:,.0f} deltas, streamed in {r['stream_s']:.2f} s "
+        f"({r['tokens_per_s']:,.0f} tokens/s)"
+    )
+    print(
+        f"  UI lag behind the stream: p50 {r['lag_p50_ms']:.1f} ms, p95 {r['lag_p95_ms']:.1f} ms, "
+        f"max {r['lag_max_ms']:.1f} ms"
+    )
+    print(
+        f"  render time {r['render_s']:.2f} s vs stream time {r['stream_s']:.2f} s "
+        f"(ratio {r['render_s'] / r['stream_s']:.3f}; last token on screen "
+        f"{r['behind_at_end_ms']:.0f} ms after it arrived)"
+    )
+    print(
+        f"  event-loop stalls (keypress wait): p95 {r['loop_stall_p95_ms']:.1f} ms, "
+        f"max {r['loop_stall_max_ms']:.1f} ms; UI-process CPU {r['cpu_s']:.1f} s "
+        f"({100 * r['cpu_s'] / r['render_s']:.0f}% of one core)"
+    )
+
+
+def run_isolated(tokens: int, rate: float, batched: bool, interval: float) -> dict[str, float]:
+    """One measurement in a fresh process (Textual apps are not meant to run twice in one process)."""
+    args = [
+        sys.executable,
+        __file__,
+        "--one",
+        "--tokens",
+        str(tokens),
+        "--rate",
+        str(rate),
+        "--interval",
+        str(interval),
+    ]
+    out = subprocess.run([*args, *([] if batched else ["--unbatched"])], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"measurement failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -138,18 +185,38 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
     parser.add_argument("--peer-tokens", type=int, default=4000, help="0 skips the unbatched peer")
+    parser.add_argument(
+        "--interval", type=float, default=pump_module.FLUSH_INTERVAL, help="flush interval, s"
+    )
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unbatched", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    ours = asyncio.run(measure(args.tokens, args.rate, batched=True))
-    report(f"qagent TUI (batched every {pump_module.FLUSH_INTERVAL * 1000:.0f} ms)", args.tokens, ours)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    if args.one:
+        result = asyncio.run(
+            measure(args.tokens, args.rate, batched=not args.unbatched, interval=args.interval)
+        )
+        print(json.dumps(result))
+        return
+    print(
+        f"machine load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    ours = run_isolated(args.tokens, args.rate, True, args.interval)
+    report(f"qagent TUI (batched every {args.interval * 1000:.0f} ms)", args.tokens, ours)
     if args.peer_tokens:
-        same = asyncio.run(measure(args.peer_tokens, args.rate, batched=True))
-        peer = asyncio.run(measure(args.peer_tokens, args.rate, batched=False))
+        same = run_isolated(args.peer_tokens, args.rate, True, args.interval)
+        peer = run_isolated(args.peer_tokens, args.rate, False, args.interval)
         report("qagent TUI, batched (same stream as the peer)", args.peer_tokens, same)
         report("peer: same app drawing every delta (no batching)", args.peer_tokens, peer)
-        print(f"\nlag p95: peer / batched = {peer['lag_p95_ms'] / max(same['lag_p95_ms'], 0.001):.1f}x; "
-              f"UI CPU: peer / batched = {peer['cpu_s'] / max(same['cpu_s'], 0.001):.1f}x")
+        print(
+            f"\nlag p95: peer / batched = {peer['lag_p95_ms'] / max(same['lag_p95_ms'], 0.001):.1f}x; "
+            f"UI CPU: peer / batched = {peer['cpu_s'] / max(same['cpu_s'], 0.001):.1f}x"
+        )
     verdict = "meets" if ours["lag_p95_ms"] <= 50 else "MISSES"
     print(f"\ntarget lag p95 ≤ 50 ms at {args.rate:,.0f} tokens/s: {verdict} ({ours['lag_p95_ms']:.1f} ms)")
+    print(f"machine load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.worker import Worker
@@ -25,7 +25,7 @@ from agent.events import Error, ToolCallFinished, TurnFinished
 from agent.loop import Agent
 from agent.messages import ImagePart, Message
 from agent.permissions import ApprovalDecision, ApprovalRequest, Approver
-from agent.tui.commands import HANDLERS, load_image, run_command
+from agent.tui.commands import load_image, run_command
 from agent.tui.completion import FileIndex
 from agent.tui.conversation import AssistantMessage, ConversationView, InfoBlock, NoticeLine, UserMessage
 from agent.tui.prompt import CompletionMenu, PromptArea
@@ -50,8 +50,16 @@ class QAgentApp(App[int]):
         Binding("ctrl+c", "ctrl_c", "quit", show=False, priority=True),
     ]
 
-    def __init__(self, workspace: Path, config: AgentConfig, agent_factory: AgentFactory, *,
-                 prompt: str | None = None, model: str | None = None, max_items: int | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        config: AgentConfig,
+        agent_factory: AgentFactory,
+        *,
+        prompt: str | None = None,
+        model: str | None = None,
+        max_items: int | None = None,
+    ) -> None:
         super().__init__()
         self.workspace = workspace
         self.config = config
@@ -72,8 +80,14 @@ class QAgentApp(App[int]):
         self.status = StatusBar(config, id="status")
         self.menu = CompletionMenu(id="completions")
         self.prompt = PromptArea(self.menu, self.files, workspace, models=tuple(config.models), id="prompt")
-        self.pump = EventPump(self.view, self.status, self.plan, total_cost=lambda: self.agent.total_cost,
-                              on_error=self._on_error, on_finished=self._on_finished)
+        self.pump = EventPump(
+            self.view,
+            self.status,
+            self.plan,
+            total_cost=lambda: self.agent.total_cost,
+            on_error=self._on_error,
+            on_finished=self._on_finished,
+        )
         self._turn_worker: Worker[None] | None = None
         self._shell_worker: Worker[None] | None = None
         self._last_ctrl_c = 0.0
@@ -90,10 +104,10 @@ class QAgentApp(App[int]):
 
     async def on_mount(self) -> None:
         self.prompt.focus()
-        if self.config.routing.thinking != "auto":
-            self.mode = self.config.routing.thinking
         self.status.set_choices(mode=self.config.routing.thinking, route=self.config.routing.mode)
-        await self.view.add(NoticeLine(f"qagent in {self.workspace.name} — /help for commands, Esc interrupts"))
+        await self.view.add(
+            NoticeLine(f"qagent in {self.workspace.name} — /help for commands, Esc interrupts")
+        )
         if self.agent.messages:
             await self.replay(self.agent.messages)
         self.refresh_git()
@@ -208,15 +222,20 @@ class QAgentApp(App[int]):
             if screen.is_active:
                 screen.dismiss(None)
             raise
+        card = self.pump.cards.get(request.id)
         if decision is None:
             self.agent.interrupt()
             return ApprovalDecision(allow=False, reason="interrupted by the user")
+        if card is not None:
+            card.set_status("running…" if decision.allow else "denied")
         return decision
 
     # ------------------------------------------------------------------ !cmd
     def run_shell(self, command: str) -> None:
         if not command:
-            self.notice("usage: !COMMAND runs it in the workspace (sandboxed like the agent's shell)", "warning")
+            self.notice(
+                "usage: !COMMAND runs it in the workspace (sandboxed like the agent's shell)", "warning"
+            )
             return
         self._shell_worker = self.run_worker(self._user_shell(command), group="shell", exit_on_error=False)
 
@@ -230,17 +249,36 @@ class QAgentApp(App[int]):
         self._user_calls += 1
         call_id = f"user-shell-{self._user_calls}"
         await self.pump.start_card(call_id, "shell", {"command": command}, by_user=True)
-        ctx = ToolContext(root=self.workspace, session=self.agent.tool_session, config=self.agent.config,
-                          call_id=call_id, emit=self.pump.push)
+        ctx = ToolContext(
+            root=self.workspace,
+            session=self.agent.tool_session,
+            config=self.agent.config,
+            call_id=call_id,
+            emit=self.pump.push,
+        )
         started = time.monotonic()
         try:
             result = await execute(shell, "shell", {"command": command}, ctx)
         except asyncio.CancelledError:
-            self.pump.push(ToolCallFinished(id=call_id, name="shell", ok=False, output="interrupted",
-                                            duration_s=time.monotonic() - started))
+            self.pump.push(
+                ToolCallFinished(
+                    id=call_id,
+                    name="shell",
+                    ok=False,
+                    output="interrupted",
+                    duration_s=time.monotonic() - started,
+                )
+            )
             raise
-        self.pump.push(ToolCallFinished(id=call_id, name="shell", ok=result.ok, output=result.text,
-                                        duration_s=round(time.monotonic() - started, 3)))
+        self.pump.push(
+            ToolCallFinished(
+                id=call_id,
+                name="shell",
+                ok=result.ok,
+                output=result.text,
+                duration_s=round(time.monotonic() - started, 3),
+            )
+        )
         self.refresh_git()
 
     # ------------------------------------------------------------------ keys
@@ -290,8 +328,9 @@ class QAgentApp(App[int]):
                     await self.view.add(NoticeLine(f"⚙ {call.name} {summary}"))
 
 
-def _factory(config: AgentConfig, workspace: Path, *, resume: str | None = None, cont: bool = False
-             ) -> AgentFactory:
+def _factory(
+    config: AgentConfig, workspace: Path, *, resume: str | None = None, cont: bool = False
+) -> AgentFactory:
     from agent.wiring import build_agent
 
     def make(approver: Approver, resume_id: str | None) -> Agent:
@@ -302,11 +341,20 @@ def _factory(config: AgentConfig, workspace: Path, *, resume: str | None = None,
     return make
 
 
-def run_tui_with_config(root: Path, config: AgentConfig, *, prompt: str | None = None,
-                        model: str | None = None, resume: str | None = None, cont: bool = False) -> int:
+def run_tui_with_config(
+    root: Path,
+    config: AgentConfig,
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    resume: str | None = None,
+    cont: bool = False,
+) -> int:
     """Open the TUI on ``root`` with a ready config (``qagent demo`` uses this)."""
     try:
-        app = QAgentApp(root, config, _factory(config, root, resume=resume, cont=cont), prompt=prompt, model=model)
+        app = QAgentApp(
+            root, config, _factory(config, root, resume=resume, cont=cont), prompt=prompt, model=model
+        )
     except (ConfigError, LookupError) as exc:
         print(f"qagent: {exc}", file=sys.stderr)
         return 2
@@ -314,8 +362,15 @@ def run_tui_with_config(root: Path, config: AgentConfig, *, prompt: str | None =
     return result if isinstance(result, int) else app.return_code or 0
 
 
-def run_tui(workspace: Path, overrides: dict[str, Any], *, prompt: str | None = None, model: str | None = None,
-            resume: str | None = None, cont: bool = False) -> int:
+def run_tui(
+    workspace: Path,
+    overrides: dict[str, Any],
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    resume: str | None = None,
+    cont: bool = False,
+) -> int:
     """``qagent`` with no ``-p``: load the config and open the TUI."""
     try:
         config = load_config(workspace, overrides)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from agent.tui.app import QAgentApp
 
 Handler = Callable[["QAgentApp", str], Awaitable[None]]
-KEYS_HELP = """Keys: Enter send · Ctrl+J (or Shift+Enter) newline · Up/Down history · Tab/Enter accept completion
+KEYS_HELP = """Keys: Enter send · Ctrl+J (or Shift+Enter) newline · Up/Down history · Tab/Enter complete
 Esc interrupt the running step · Ctrl+C twice quit · @path mention a file (fuzzy) · !cmd run a shell command
 Paste an image path (or /image PATH) to attach it to the next prompt."""
 
@@ -63,7 +63,7 @@ async def _mode(app: QAgentApp, arg: str) -> None:
     if arg not in ("auto", "thinking", "fast"):
         app.notice("usage: /mode auto|thinking|fast", "warning")
         return
-    app.mode = None if arg == "auto" else arg
+    app.mode = arg  # "auto" too: it overrides a --mode given at start
     app.status.set_choices(mode=arg)
     app.notice(f"mode: {arg}")
 
@@ -72,7 +72,7 @@ async def _route(app: QAgentApp, arg: str) -> None:
     if arg not in ("auto", "local", "remote"):
         app.notice("usage: /route auto|local|remote", "warning")
         return
-    app.route = None if arg == "auto" else arg
+    app.route = arg
     app.status.set_choices(route=arg)
     app.notice(f"route: {arg}")
 
@@ -83,8 +83,9 @@ async def _undo(app: QAgentApp, _: str) -> None:
     except ModuleNotFoundError:
         app.notice("undo is not available in this build (agent.gitops is missing)", "warning")
         return
-    checkpointer = next((c for h in app.agent.hooks
-                         if isinstance(c := getattr(h, "checkpointer", h), Checkpointer)), None)
+    checkpointer = next(
+        (c for h in app.agent.hooks if isinstance(c := getattr(h, "checkpointer", h), Checkpointer)), None
+    )
     if checkpointer is not None:
         result = await asyncio.to_thread(checkpointer.undo)
     else:
@@ -101,14 +102,20 @@ async def _undo(app: QAgentApp, _: str) -> None:
 
 async def _diff(app: QAgentApp, _: str) -> None:
     def collect() -> str:
-        run = lambda *a: subprocess.run(["git", "-C", str(app.workspace), *a], capture_output=True,  # noqa: E731
-                                        text=True).stdout
+        def run(*args: str) -> str:
+            command = ["git", "-C", str(app.workspace), *args]
+            return subprocess.run(command, capture_output=True, text=True).stdout
+
         return run("diff", "HEAD") or run("diff")
 
     diff = await asyncio.to_thread(collect)
     untracked = await asyncio.to_thread(
-        lambda: subprocess.run(["git", "-C", str(app.workspace), "ls-files", "--others", "--exclude-standard"],
-                               capture_output=True, text=True).stdout.split())
+        lambda: subprocess.run(
+            ["git", "-C", str(app.workspace), "ls-files", "--others", "--exclude-standard"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    )
     if not diff and not untracked:
         app.info("no uncommitted changes")
         return
@@ -120,10 +127,16 @@ async def _diff(app: QAgentApp, _: str) -> None:
 
 async def _cost(app: QAgentApp, _: str) -> None:
     total = app.agent.total
-    hit = f", {100 * total.cache_hit_tokens / total.prompt_tokens:.0f}% cache hits" if total.cache_hit_tokens else ""
-    app.info(f"session: {total.prompt_tokens:,} prompt + {total.completion_tokens:,} completion tokens{hit}\n"
-             f"cost ${app.agent.total_cost:.4f}; saved ${app.agent.saved_vs_remote:.4f} vs running everything "
-             "remotely")
+    hit = (
+        f", {100 * total.cache_hit_tokens / total.prompt_tokens:.0f}% cache hits"
+        if total.cache_hit_tokens
+        else ""
+    )
+    app.info(
+        f"session: {total.prompt_tokens:,} prompt + {total.completion_tokens:,} completion tokens{hit}\n"
+        f"cost ${app.agent.total_cost:.4f}; saved ${app.agent.saved_vs_remote:.4f} vs running everything "
+        "remotely"
+    )
 
 
 async def _compact(app: QAgentApp, _: str) -> None:
@@ -209,7 +222,19 @@ def load_image(path: Path) -> ImagePart:
 
 
 HANDLERS: dict[str, Handler] = {
-    "/model": _model, "/mode": _mode, "/route": _route, "/undo": _undo, "/diff": _diff, "/cost": _cost,
-    "/compact": _compact, "/clear": _clear, "/resume": _resume, "/init": _init, "/doctor": _doctor,
-    "/image": _image, "/help": _help, "/quit": _quit, "/exit": _quit,
+    "/model": _model,
+    "/mode": _mode,
+    "/route": _route,
+    "/undo": _undo,
+    "/diff": _diff,
+    "/cost": _cost,
+    "/compact": _compact,
+    "/clear": _clear,
+    "/resume": _resume,
+    "/init": _init,
+    "/doctor": _doctor,
+    "/image": _image,
+    "/help": _help,
+    "/quit": _quit,
+    "/exit": _quit,
 }

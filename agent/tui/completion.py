@@ -89,8 +89,12 @@ class FileIndex:
 
     def refresh(self) -> None:
         try:
-            out = subprocess.run(["git", "-C", str(self.root), "ls-files", "--cached", "--others",
-                                  "--exclude-standard"], capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                ["git", "-C", str(self.root), "ls-files", "--cached", "--others", "--exclude-standard"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return
         if out.returncode == 0:
@@ -105,8 +109,9 @@ class FileIndex:
 _AT_TOKEN = re.compile(r"(?:^|(?<=\s))@([^\s@]*)$")
 
 
-def completions(text_before_cursor: str, files: FileIndex, models: tuple[str, ...] = ()
-                ) -> tuple[int, list[Candidate]]:
+def completions(
+    text_before_cursor: str, files: FileIndex, models: tuple[str, ...] = ()
+) -> tuple[int, list[Candidate]]:
     """(start offset of the token to replace, candidates) for the text left of the cursor."""
     if text_before_cursor.startswith("/") and "\n" not in text_before_cursor:
         head, _, arg = text_before_cursor.partition(" ")

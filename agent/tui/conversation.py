@@ -178,8 +178,10 @@ class ConversationView(VerticalScroll):
             return
         self.hidden_count += excess
         await self.remove_children(items[:excess])
-        label = inert(f"… {self.hidden_count} earlier items hidden (the agent still has them; /clear forgets)",
-                      "dim italic")
+        label = inert(
+            f"… {self.hidden_count} earlier items hidden (the agent still has them; /clear forgets)",
+            "dim italic",
+        )
         if self._marker is None:
             self._marker = Static(label, classes="pruned-marker")
             await self.mount(self._marker, before=0)

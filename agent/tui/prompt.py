@@ -19,8 +19,13 @@ from textual.widgets.option_list import Option
 
 from agent.tui.completion import Candidate, FileIndex, completions
 
-IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                  ".webp": "image/webp"}
+IMAGE_SUFFIXES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 def image_path(text: str, root: Path) -> Path | None:
@@ -41,7 +46,9 @@ def image_path(text: str, root: Path) -> Path | None:
 
 class CompletionMenu(OptionList):
     DEFAULT_CSS = """
-    CompletionMenu { height: auto; max-height: 8; display: none; border: none; padding: 0; background: $panel; }
+    CompletionMenu {
+        height: auto; max-height: 8; display: none; border: none; padding: 0; background: $panel;
+    }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -90,10 +97,22 @@ class PromptArea(TextArea):
     class ImagePasted(Message):
         path: Path
 
-    def __init__(self, menu: CompletionMenu, files: FileIndex, root: Path, *, models: tuple[str, ...] = (),
-                 id: str | None = None) -> None:
-        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         placeholder="Ask qagent…  Enter send · Ctrl+J newline · / commands · @ files · !cmd shell")
+    def __init__(
+        self,
+        menu: CompletionMenu,
+        files: FileIndex,
+        root: Path,
+        *,
+        models: tuple[str, ...] = (),
+        id: str | None = None,
+    ) -> None:
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            placeholder="Ask qagent…  Enter send · Ctrl+J newline · / commands · @ files · !cmd shell",
+        )
         self.menu = menu
         self.files = files
         self.root = root

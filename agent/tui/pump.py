@@ -41,10 +41,16 @@ FLUSH_INTERVAL = 0.03
 class EventPump:
     """Queues events and applies them to the conversation, status bar and plan panel."""
 
-    def __init__(self, view: ConversationView, status: StatusBar, plan: PlanPanel, *,
-                 total_cost: Callable[[], float] = lambda: 0.0,
-                 on_error: Callable[[Error], None] | None = None,
-                 on_finished: Callable[[TurnFinished], None] | None = None) -> None:
+    def __init__(
+        self,
+        view: ConversationView,
+        status: StatusBar,
+        plan: PlanPanel,
+        *,
+        total_cost: Callable[[], float] = lambda: 0.0,
+        on_error: Callable[[Error], None] | None = None,
+        on_finished: Callable[[TurnFinished], None] | None = None,
+    ) -> None:
         self.view, self.status, self.plan = view, status, plan
         self.total_cost = total_cost
         self.on_error = on_error
@@ -63,7 +69,7 @@ class EventPump:
         """Called for every event as it arrives; schedules a flush if none is pending."""
         self.pending.append((time.perf_counter(), event))
         if self._timer is None:
-            self._timer = self.view.set_timer(FLUSH_INTERVAL, self.flush, name="event-flush")
+            self._timer = self.view.set_timer(max(FLUSH_INTERVAL, 0.001), self.flush, name="event-flush")
 
     async def flush(self) -> None:
         self._timer = None
@@ -158,7 +164,9 @@ class EventPump:
         elif isinstance(event, TurnStarted):
             self.status.set_busy(True)
 
-    async def start_card(self, call_id: str, name: str, args: dict[str, Any], *, by_user: bool = False) -> ToolCard:
+    async def start_card(
+        self, call_id: str, name: str, args: dict[str, Any], *, by_user: bool = False
+    ) -> ToolCard:
         card = ToolCard(call_id, name, args, by_user=by_user)
         self.cards[call_id] = card
         await self.view.add(card)

@@ -62,9 +62,15 @@ class ApprovalScreen(ModalScreen[ApprovalDecision | None]):
             yield Static(head, id="approval-head")
             with VerticalScroll(id="approval-preview"):
                 yield Static(preview_text(request.preview or ""))
-            yield Input(placeholder="why not? (optional, sent to the model) — Enter to deny", id="approval-reason")
-            yield Static(Text("y allow once   a always allow this session   n deny (+ reason)   Esc interrupt",
-                              end=""), classes="keys")
+            yield Input(
+                placeholder="why not? (optional, sent to the model) — Enter to deny", id="approval-reason"
+            )
+            yield Static(
+                Text(
+                    "y allow once   a always allow this session   n deny (+ reason)   Esc interrupt", end=""
+                ),
+                classes="keys",
+            )
 
     def action_answer(self, answer: str) -> None:
         if answer == "once":
@@ -102,16 +108,20 @@ def setup_advice(config: AgentConfig, message: str) -> Text:
         text.append(inert(f"  [models.{name}] {entry.model} at {entry.base_url}{key}\n"))
     text.append("\nStart a local model (any one):\n", "bold")
     text.append("  Ollama:    OLLAMA_CONTEXT_LENGTH=64000 ollama serve   then   ollama pull qwen3.5:9b\n")
-    text.append("  vLLM:      vllm serve Qwen/Qwen3.5-9B --reasoning-parser qwen3 --enable-auto-tool-choice "
-                "--tool-call-parser qwen3_coder\n")
+    text.append(
+        "  vLLM:      vllm serve Qwen/Qwen3.5-9B --reasoning-parser qwen3 --enable-auto-tool-choice "
+        "--tool-call-parser qwen3_coder\n"
+    )
     text.append("  llama.cpp: llama-server -m qwen3.5-9b-q4_k_m.gguf --jinja -c 65536 --port 8080\n")
     text.append("  and point [models.local] base_url at it in .qagent.toml\n")
     text.append("\nOr use DeepSeek: ", "bold")
     text.append("export DEEPSEEK_API_KEY=sk-… and restart qagent (routing uses [models.remote]).\n")
     text.append("\nqagent doctor", "bold")
-    text.append(" probes every endpoint (/v1/models, Ollama /api/tags and num_ctx, llama.cpp /props), checks "
-                "model names and the API key, runs a tiny tool-call and reasoning round trip, and recommends a "
-                "Qwen 3.5 size for this machine's GPU memory.\n")
+    text.append(
+        " probes every endpoint (/v1/models, Ollama /api/tags and num_ctx, llama.cpp /props), checks "
+        "model names and the API key, runs a tiny tool-call and reasoning round trip, and recommends a "
+        "Qwen 3.5 size for this machine's GPU memory.\n"
+    )
     return text
 
 
@@ -133,8 +143,10 @@ class SetupScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(setup_advice(self.config, self.message), id="setup-advice")
-            yield Static(Text("d run qagent doctor here   Esc close and retry with a new prompt", end=""),
-                         classes="keys")
+            yield Static(
+                Text("d run qagent doctor here   Esc close and retry with a new prompt", end=""),
+                classes="keys",
+            )
             yield Static("", id="doctor-output")
 
     def action_close(self) -> None:
@@ -154,8 +166,16 @@ async def run_cli(root: Path, *args: str, timeout: float = 120.0, width: int = 1
     code = "import sys; from agent.cli import main; main(sys.argv[1:])"
     env = {**os.environ, "COLUMNS": str(max(60, width)), "NO_COLOR": "1", "TERM": "dumb"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, *args, cwd=str(root), stdin=asyncio.subprocess.DEVNULL, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-c",
+        code,
+        *args,
+        cwd=str(root),
+        stdin=asyncio.subprocess.DEVNULL,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         output, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except asyncio.TimeoutError:

@@ -36,8 +36,12 @@ async def git_state(root: Path) -> GitState | None:
 
     def probe() -> GitState | None:
         try:
-            out = subprocess.run(["git", "-C", str(root), "status", "--porcelain=v1", "-b"], capture_output=True,
-                                 text=True, timeout=5)
+            out = subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain=v1", "-b"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         if out.returncode != 0:
@@ -46,7 +50,7 @@ async def git_state(root: Path) -> GitState | None:
         head = lines[0][3:] if lines and lines[0].startswith("## ") else ""
         branch = head.split("...")[0]
         if branch.startswith("No commits yet on "):
-            branch = branch[len("No commits yet on "):]
+            branch = branch[len("No commits yet on ") :]
         if branch.startswith("HEAD (no branch)"):
             branch = "detached"
         return GitState(branch=branch, dirty=len(lines) > 1)
@@ -81,7 +85,12 @@ class StatusBar(Static):
         self.redraw()
 
     def route_decided(self, event: RouteDecided) -> None:
-        self.model, self.endpoint, self.reason, self.step_mode = event.model, event.endpoint, event.reason, event.mode
+        self.model, self.endpoint, self.reason, self.step_mode = (
+            event.model,
+            event.endpoint,
+            event.reason,
+            event.mode,
+        )
         self.context_used = max(self.context_used, event.est_tokens)
         self.redraw()
 

@@ -39,8 +39,9 @@ class ToolCard(Collapsible):
         self._diff_view = Static("", classes="card-diff")
         self._output_view.display = False
         self._diff_view.display = False
-        super().__init__(self._args_view, self._output_view, self._diff_view, title=self._heading(),
-                         collapsed=False)
+        super().__init__(
+            self._args_view, self._output_view, self._diff_view, title=self._heading(), collapsed=False
+        )
         if name == "shell" or by_user:
             self._args_view.display = False
 

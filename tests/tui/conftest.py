@@ -48,8 +48,15 @@ def replace_text(args: ReplaceArgs, ctx: ToolContext) -> ToolResult:
     return ToolResult(True, f"edited {args.path}", {"diff": unified(args.path, text, new), "path": args.path})
 
 
-def make_app(workspace: Path, config: AgentConfig, *, prompt: str | None = None,
-             extra: tuple[Any, ...] = (replace_text,), checkpoints: bool = False, **kwargs: Any) -> QAgentApp:
+def make_app(
+    workspace: Path,
+    config: AgentConfig,
+    *,
+    prompt: str | None = None,
+    extra: tuple[Any, ...] = (replace_text,),
+    checkpoints: bool = False,
+    **kwargs: Any,
+) -> QAgentApp:
     """The app with the real ``build_agent``; ``checkpoints``/resume stand in for wiring it may not do yet."""
 
     def factory(approver: Approver, resume: str | None) -> Agent:
@@ -70,12 +77,18 @@ def make_app(workspace: Path, config: AgentConfig, *, prompt: str | None = None,
 def tui_app(git_repo: Path, scripted_server: Callable[..., ScriptedServer]) -> Callable[..., QAgentApp]:
     """``tui_app(script, approval="ask")`` → (app, server) on the git_repo fixture."""
 
-    def build(script: list[dict[str, Any]], *, approval: str = "ask", dialect: str = "vllm",
-              **kwargs: Any) -> QAgentApp:
+    def build(
+        script: list[dict[str, Any]], *, approval: str = "ask", dialect: str = "vllm", **kwargs: Any
+    ) -> QAgentApp:
         """The app on ``git_repo`` talking to a scripted server (available as ``app.server``)."""
         server = scripted_server(script, dialect=dialect)
-        config = config_for(git_repo, local=server, routing={"mode": "local"},
-                            permissions={"approval": approval}, session={"data_dir": str(git_repo.parent / "data")})
+        config = config_for(
+            git_repo,
+            local=server,
+            routing={"mode": "local"},
+            permissions={"approval": approval},
+            session={"data_dir": str(git_repo.parent / "data")},
+        )
         app = make_app(git_repo, config, **kwargs)
         app.server = server  # type: ignore[attr-defined]
         return app

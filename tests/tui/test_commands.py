@@ -10,7 +10,11 @@ from agent.tui.conversation import InfoBlock, NoticeLine, UserMessage
 from tests.conftest import git
 from tests.tui.conftest import until
 
-EDIT = {"tool_calls": [{"name": "replace_text", "arguments": {"path": "README.md", "old": "sample", "new": "edited"}}]}
+EDIT = {
+    "tool_calls": [
+        {"name": "replace_text", "arguments": {"path": "README.md", "old": "sample", "new": "edited"}}
+    ]
+}
 
 
 async def command(pilot, line: str, settle: float = 0.05) -> None:
@@ -79,8 +83,22 @@ async def test_cost_clear_compact_help(tui_app) -> None:
         assert "compact" in notices(app)[-1]
         await command(pilot, "/help")
         help_text = last_info(app)
-        for name in ("/model", "/mode", "/route", "/undo", "/diff", "/cost", "/compact", "/clear", "/resume",
-                     "/init", "/doctor", "/help", "/quit", "Esc"):
+        for name in (
+            "/model",
+            "/mode",
+            "/route",
+            "/undo",
+            "/diff",
+            "/cost",
+            "/compact",
+            "/clear",
+            "/resume",
+            "/init",
+            "/doctor",
+            "/help",
+            "/quit",
+            "Esc",
+        ):
             assert name in help_text
         await command(pilot, "/clear")
         assert app.agent.messages == [] and not app.query(UserMessage)
@@ -105,14 +123,17 @@ async def test_resume_lists_sessions_and_continues_one(tui_app, git_repo: Path) 
 
 
 async def test_init_and_doctor_run_the_real_subcommands(tui_app, git_repo: Path) -> None:
-    (git_repo / ".qagent.toml").write_text('[models.local]\nbase_url = "http://127.0.0.1:9/v1"\n'
-                                           'model = "qwen3.5:9b"\n[routing]\nprivacy = "local-only"\n')
+    (git_repo / ".qagent.toml").write_text(
+        '[models.local]\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'model = "qwen3.5:9b"\n[routing]\nprivacy = "local-only"\n'
+    )
     git(git_repo, "add", ".qagent.toml")
     app = tui_app([])
     async with app.run_test(size=(120, 40)) as pilot:
         await command(pilot, "/init")
-        await until(pilot, lambda: (git_repo / "AGENTS.md").exists() and app.query(InfoBlock), timeout=30,
-                    what="init")
+        await until(
+            pilot, lambda: (git_repo / "AGENTS.md").exists() and app.query(InfoBlock), timeout=30, what="init"
+        )
         assert "AGENTS.md" in last_info(app)
         await command(pilot, "/doctor")
         await until(pilot, lambda: len(app.query(InfoBlock)) == 2, timeout=60, what="doctor")

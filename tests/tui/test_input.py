@@ -10,7 +10,9 @@ from agent.tui.toolcard import ToolCard
 from tests.conftest import git
 from tests.tui.conftest import until
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 async def test_enter_sends_ctrl_j_adds_a_line_and_up_down_walk_history(tui_app) -> None:
@@ -76,7 +78,9 @@ async def test_images_attach_by_path_and_by_paste(tui_app, git_repo: Path) -> No
         await pilot.press("enter")
         await pilot.pause(0.05)
         assert "no such file" in list(app.query(NoticeLine))[-1].text
-        app.prompt.post_message(__import__("textual.events", fromlist=["Paste"]).Paste(str(git_repo / "shot.png")))
+        app.prompt.post_message(
+            __import__("textual.events", fromlist=["Paste"]).Paste(str(git_repo / "shot.png"))
+        )
         await pilot.pause(0.05)
         assert len(app.attachments) == 2 and app.prompt.text == ""
         app.prompt.insert("what is this")
@@ -94,7 +98,9 @@ async def test_bang_runs_a_shell_command_with_live_output(tui_app, git_repo: Pat
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.insert("!printf 'hello\\033]0;pwned\\007 [bold]x[/bold]\\n'; ls")
         await pilot.press("enter")
-        await until(pilot, lambda: app.query(ToolCard) and app.query_one(ToolCard).ok is not None, what="shell")
+        await until(
+            pilot, lambda: app.query(ToolCard) and app.query_one(ToolCard).ok is not None, what="shell"
+        )
         card = app.query_one(ToolCard)
         assert card.ok and card.by_user
         shown = str(card._output_view.render())
@@ -104,9 +110,14 @@ async def test_bang_runs_a_shell_command_with_live_output(tui_app, git_repo: Pat
 
 
 async def test_plan_panel_shows_todo_write_items(tui_app) -> None:
-    items = [{"content": "find the bug", "status": "completed"}, {"content": "fix it", "status": "in_progress"},
-             {"content": "run tests", "status": "pending"}]
-    app = tui_app([{"tool_calls": [{"name": "todo_write", "arguments": {"items": items}}]}, {"text": "planned"}])
+    items = [
+        {"content": "find the bug", "status": "completed"},
+        {"content": "fix it", "status": "in_progress"},
+        {"content": "run tests", "status": "pending"},
+    ]
+    app = tui_app(
+        [{"tool_calls": [{"name": "todo_write", "arguments": {"items": items}}]}, {"text": "planned"}]
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         assert not app.plan.display
         await pilot.press(*"plan it", "enter")
@@ -123,6 +134,9 @@ async def test_prompts_sent_while_busy_are_queued(tui_app) -> None:
         await until(pilot, lambda: app.query(AssistantMessage), what="streaming")
         await pilot.press(*"two", "enter")
         assert app.queued == ["two"]
-        await until(pilot, lambda: len(app.query(UserMessage)) == 2 and not app.busy and app.pump.idle,
-                    what="queued turn")
+        await until(
+            pilot,
+            lambda: len(app.query(UserMessage)) == 2 and not app.busy and app.pump.idle,
+            what="queued turn",
+        )
         assert list(app.query(AssistantMessage))[-1].text == "second"

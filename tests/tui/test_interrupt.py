@@ -7,8 +7,8 @@ from pathlib import Path
 
 from agent.tui.conversation import AssistantMessage, NoticeLine
 from agent.tui.screens import ApprovalScreen, SetupScreen
-from tests.tui.conftest import make_app, until
 from tests.conftest import config_for
+from tests.tui.conftest import make_app, until
 
 SLOW = {"text": "word " * 400, "chunk_delay": 0.02, "chunk_chars": 5}
 
@@ -18,8 +18,11 @@ async def test_esc_interrupts_a_streaming_answer_and_the_next_prompt_works(tui_a
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.load_text("write a lot")
         await pilot.press("enter")
-        await until(pilot, lambda: app.query(AssistantMessage) and len(app.query_one(AssistantMessage).text) > 20,
-                    what="streaming")
+        await until(
+            pilot,
+            lambda: app.query(AssistantMessage) and len(app.query_one(AssistantMessage).text) > 20,
+            what="streaming",
+        )
         pressed = time.monotonic()
         await pilot.press("escape")
         await until(pilot, lambda: not app.busy, timeout=2, what="turn stopped")
@@ -31,16 +34,26 @@ async def test_esc_interrupts_a_streaming_answer_and_the_next_prompt_works(tui_a
         assert app.agent.messages[-1].content.endswith("[interrupted]")
         app.prompt.load_text("go on")
         await pilot.press("enter")
-        await until(pilot, lambda: not app.busy and list(app.query(AssistantMessage))[-1].text == "second answer",
-                    what="second turn")
+        await until(
+            pilot,
+            lambda: not app.busy and list(app.query(AssistantMessage))[-1].text == "second answer",
+            what="second turn",
+        )
         sent = app.server.chat_requests()[-1]["messages"]
         assert [m["role"] for m in sent][-2:] == ["assistant", "user"]
 
 
 async def test_esc_in_the_approval_modal_interrupts_without_running_the_edit(tui_app, git_repo: Path) -> None:
     (git_repo / "f.txt").write_text("old\n")
-    app = tui_app([{"tool_calls": [{"name": "replace_text",
-                                    "arguments": {"path": "f.txt", "old": "old", "new": "new"}}]}])
+    app = tui_app(
+        [
+            {
+                "tool_calls": [
+                    {"name": "replace_text", "arguments": {"path": "f.txt", "old": "old", "new": "new"}}
+                ]
+            }
+        ]
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.load_text("change it")
         await pilot.press("enter")
@@ -55,9 +68,16 @@ async def test_esc_in_the_approval_modal_interrupts_without_running_the_edit(tui
 
 async def test_deny_with_a_reason_reaches_the_model(tui_app, git_repo: Path) -> None:
     (git_repo / "f.txt").write_text("old\n")
-    app = tui_app([{"tool_calls": [{"name": "replace_text",
-                                    "arguments": {"path": "f.txt", "old": "old", "new": "new"}}]},
-                   {"text": "ok, leaving it"}])
+    app = tui_app(
+        [
+            {
+                "tool_calls": [
+                    {"name": "replace_text", "arguments": {"path": "f.txt", "old": "old", "new": "new"}}
+                ]
+            },
+            {"text": "ok, leaving it"},
+        ]
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.load_text("change it")
         await pilot.press("enter")
@@ -73,8 +93,11 @@ async def test_deny_with_a_reason_reaches_the_model(tui_app, git_repo: Path) -> 
 
 async def test_always_allow_stops_asking_for_that_tool(tui_app, git_repo: Path) -> None:
     (git_repo / "f.txt").write_text("a b\n")
-    call = lambda old, new: {"tool_calls": [{"name": "replace_text",  # noqa: E731
-                                             "arguments": {"path": "f.txt", "old": old, "new": new}}]}
+
+    def call(old: str, new: str) -> dict:
+        args = {"path": "f.txt", "old": old, "new": new}
+        return {"tool_calls": [{"name": "replace_text", "arguments": args}]}
+
     app = tui_app([call("a", "A"), call("b", "B"), {"text": "done"}])
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.load_text("capitalise")
@@ -97,9 +120,12 @@ async def test_ctrl_c_twice_quits(tui_app) -> None:
 
 
 async def test_unreachable_model_opens_the_setup_screen(git_repo: Path) -> None:
-    config = config_for(git_repo, routing={"mode": "local", "privacy": "local-only"},
-                        limits={"max_retries": 0},
-                        models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}})
+    config = config_for(
+        git_repo,
+        routing={"mode": "local", "privacy": "local-only"},
+        limits={"max_retries": 0},
+        models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}},
+    )
     app = make_app(git_repo, config)
     async with app.run_test(size=(120, 40)) as pilot:
         app.prompt.load_text("hello")

@@ -21,7 +21,9 @@ DIFF = """--- a/calc.py
 
 
 def test_escape_sequences_and_markup_in_tool_output_are_inert() -> None:
-    hostile = "ok\x1b[2J\x1b[H\x1b]0;title\x07\x1b]52;c;cGFzc3dk\x1b\\\x1bP+q\x1b\\[red]not red[/red]\x9b\r\n\tend"
+    hostile = (
+        "ok\x1b[2J\x1b[H\x1b]0;title\x07\x1b]52;c;cGFzc3dk\x1b\\\x1bP+q\x1b\\[red]not red[/red]\x9b\r\n\tend"
+    )
     text = inert(hostile)
     assert text.plain == "ok[red]not red[/red]\n\tend"
     assert not text.spans, "no style was taken from the content"
@@ -40,7 +42,7 @@ def test_diff_lines_carry_old_and_new_line_numbers_and_colours() -> None:
     assert lines[4].split()[:2] == ["4", "-"] and lines[4].endswith("-    return a + b")
     assert lines[5].split()[:2] == ["4", "+"] and lines[5].endswith("+    return a - b")
     assert lines[7].split()[:3] == ["5", "6", "#"]
-    styles = {text.plain[s.start:s.end].strip(): str(s.style) for s in text.spans}
+    styles = {text.plain[s.start : s.end].strip(): str(s.style) for s in text.spans}
     assert styles["-    return a + b"] == "red" and styles["+    return a - b"] == "green"
 
 

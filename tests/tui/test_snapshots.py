@@ -16,21 +16,35 @@ from tests.conftest import config_for
 from tests.tui.conftest import make_app, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-ANSWER = ("Fixed: `subtract` now returns **a - b**.\n\n```python\ndef subtract(a, b):\n    return a - b\n```\n\n"
-          "- ran the tests\n- all pass\n")
-PLAN = [{"content": "find the bug", "status": "completed"}, {"content": "fix subtract", "status": "completed"},
-        {"content": "run the tests", "status": "in_progress"}]
+ANSWER = (
+    "Fixed: `subtract` now returns **a - b**.\n\n```python\ndef subtract(a, b):\n    return a - b\n```\n\n"
+    "- ran the tests\n- all pass\n"
+)
+PLAN = [
+    {"content": "find the bug", "status": "completed"},
+    {"content": "fix subtract", "status": "completed"},
+    {"content": "run the tests", "status": "in_progress"},
+]
 SCRIPT = [
-    {"reasoning": "subtract adds instead of subtracting.", "text": "Let me plan and fix it.",
-     "tool_calls": [{"name": "todo_write", "arguments": {"items": PLAN}}]},
-    {"tool_calls": [{"name": "replace_text", "arguments": {"path": "calc.py", "old": "a + b", "new": "a - b"}}]},
+    {
+        "reasoning": "subtract adds instead of subtracting.",
+        "text": "Let me plan and fix it.",
+        "tool_calls": [{"name": "todo_write", "arguments": {"items": PLAN}}],
+    },
+    {
+        "tool_calls": [
+            {"name": "replace_text", "arguments": {"path": "calc.py", "old": "a + b", "new": "a - b"}}
+        ]
+    },
     {"tool_calls": [{"name": "shell", "arguments": {"command": "printf '2 passed\\n'"}}]},
     {"text": ANSWER, "usage": {"prompt_tokens": 2100, "completion_tokens": 64}},
 ]
 
 
 def calc_repo(git_repo: Path) -> Path:
-    (git_repo / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a + b\n")
+    (git_repo / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):\n    return a + b\n"
+    )
     return git_repo
 
 
@@ -73,8 +87,12 @@ def test_approval_of_an_edit(snap_compare, tui_app, git_repo: Path, size) -> Non
 
 
 def test_setup_screen_when_no_model_answers(snap_compare, git_repo: Path, size) -> None:
-    config = config_for(git_repo, routing={"mode": "local", "privacy": "local-only"}, limits={"max_retries": 0},
-                        models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}})
+    config = config_for(
+        git_repo,
+        routing={"mode": "local", "privacy": "local-only"},
+        limits={"max_retries": 0},
+        models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}},
+    )
     app = make_app(git_repo, config)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -9,12 +9,18 @@ from agent.tui.screens import ApprovalScreen
 from agent.tui.toolcard import ToolCard
 from tests.tui.conftest import until
 
+FINAL = "Fixed: `subtract` now returns **a - b**.\n\n```python\ndef subtract(a, b):\n    return a - b\n```"
 SHELL = "printf 'first\\n'; sleep 1; printf 'second\\n'"
 SCRIPT = [
-    {"reasoning": "The subtraction uses the wrong operator.", "text": "I'll fix `subtract`.",
-     "tool_calls": [{"name": "replace_text", "arguments": {"path": "calc.py", "old": "a + b", "new": "a - b"}}]},
+    {
+        "reasoning": "The subtraction uses the wrong operator.",
+        "text": "I'll fix `subtract`.",
+        "tool_calls": [
+            {"name": "replace_text", "arguments": {"path": "calc.py", "old": "a + b", "new": "a - b"}}
+        ],
+    },
     {"text": "Now the tests.", "tool_calls": [{"name": "shell", "arguments": {"command": SHELL}}]},
-    {"text": "Fixed: `subtract` now returns **a - b**.\n\n```python\ndef subtract(a, b):\n    return a - b\n```\n"},
+    {"text": FINAL},
 ]
 
 
@@ -46,7 +52,9 @@ async def test_full_turn_with_thinking_edit_approval_and_live_shell(tui_app, git
         assert edit.diff and "+    return a - b" in edit.diff and not edit.collapsed
         assert (git_repo / "calc.py").read_text().endswith("a - b\n")
         # a read-only command runs without asking; while it runs, its output appears line by line
-        await until(pilot, lambda: len(cards(app)) == 2 and "first" in cards(app)[1].output, what="live output")
+        await until(
+            pilot, lambda: len(cards(app)) == 2 and "first" in cards(app)[1].output, what="live output"
+        )
         shell = cards(app)[1]
         assert shell.ok is None and "second" not in shell.output, "output is shown before the command ends"
         await until(pilot, lambda: shell.ok is True, what="shell finished")
