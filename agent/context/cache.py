@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,19 @@ def _stamps(paths: list[str]) -> list[int]:
     return stamps
 
 
+_PENDING: weakref.WeakSet[TagCache] = weakref.WeakSet()
+"""Caches with unsaved small updates. Weak: a map dropped by its owner is not kept alive."""
+
+
+@atexit.register
+def _flush_pending() -> None:
+    for cache in list(_PENDING):
+        try:
+            cache.save()
+        except OSError:
+            pass  # a cache that cannot be written is rebuilt next time
+
+
 def default_cache_dir(root: Path) -> Path:
     """``<user cache>/qagent/repomap/<name>-<hash of the real path>``."""
     import platformdirs
@@ -168,7 +182,7 @@ class TagCache:
         """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
         self.dirty = False
         self._listed: tuple[list[str], list[int], list[str]] | None = None
-        self._unsaved, self._saved_at, self._flush_registered = 0, time.monotonic(), False
+        self._unsaved = 0
         self._load()
 
     def _load(self) -> None:
@@ -188,16 +202,11 @@ class TagCache:
         """
         if not self.dirty:
             return
-        never_saved = self.saved_ns == 0
-        if (
-            never_saved
-            or self._unsaved >= SAVE_AFTER_PARSES
-            or time.monotonic() - self._saved_at > SAVE_EVERY_S
-        ):
+        age_s = (time.time_ns() - self.saved_ns) / 1e9  # of the file on disk, whoever wrote it
+        if self._unsaved >= SAVE_AFTER_PARSES or age_s > SAVE_EVERY_S:
             self.save()
-        elif not self._flush_registered:
-            atexit.register(self.save)
-            self._flush_registered = True
+        else:
+            _PENDING.add(self)
 
     def save(self) -> None:
         """Atomic write (temp + fsync + replace), skipped when nothing changed."""
@@ -222,7 +231,7 @@ class TagCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.dirty = False
-        self._unsaved, self._saved_at = 0, time.monotonic()
+        self._unsaved = 0
 
     def update(self, code_only: bool = False) -> UpdateStats:
         """Re-scan the work tree; parse only what changed.
