@@ -290,7 +290,12 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Each task in a git worktree of ``repo`` under a temporary folder, removed afterwards."""
+    """Tasks in git worktrees of ``repo``: one slot per concurrent task, reused from task to task.
+
+    A slot is switched to the next task's branch rather than made afresh, so git rewrites only the
+    files that differ, and a repository index built for the slot's path stays valid (with --pack).
+    Between tasks a slot is reset, cleaned of untracked and ignored files, and detached.
+    """
 
     name = "local"
 
@@ -299,38 +304,76 @@ class LocalExecutor:
         self.config = config
         self.root = Path(tempfile.mkdtemp(prefix="qagent-batch-"))
         self.providers: dict[str, Any] = {}
+        self._free: list[Path] = []
+        self._slots = 0
         self._admin = asyncio.Lock()
         """git worktree add/remove read every worktree's admin files, so one at a time: a worktree
         half-written by a parallel add makes them fail ("failed to read .git/worktrees/X/commondir")."""
         warm_up()
 
     async def run(self, spec: TaskSpec, state: TaskState) -> TaskRow:
-        path = self.root / spec.task.id
         state.set("worktree")
+        path: Path | None = None
         finished = False
         try:
             async with self._admin:
-                await settled(create_worktree, self.repo, spec.base_commit, spec.branch, path)
+                path = self._free.pop() if self._free else self._new_slot()
+                await settled(_enter_slot, self.repo, path, spec.branch, spec.base_commit)
             row = await run_in_checkout(path, spec, self.config, state, self.providers)
             finished = True
             return row
         finally:
             # A finished task keeps its branch; an interrupted or crashed one leaves nothing behind
             # (not even when the interrupt came while git was still adding the worktree).
-            if path.exists():
-                with contextlib.suppress(GitError):
-                    async with self._admin:
-                        await settled(
-                            remove_worktree, self.repo, path, branch=None if finished else spec.branch
-                        )
-            drop_index(path)
+            if path is not None:
+                async with self._admin:
+                    if await settled(_leave_slot, self.repo, path, spec.branch, keep_branch=finished):
+                        self._free.append(path)
+
+    def _new_slot(self) -> Path:
+        self._slots += 1
+        return self.root / f"slot-{self._slots}"
 
     async def close(self) -> None:
         for provider in self.providers.values():
             await provider.aclose()
         self.providers.clear()
+        for path in self._free:
+            with contextlib.suppress(GitError):
+                remove_worktree(self.repo, path)
+            drop_index(path)
+        self._free.clear()
         with contextlib.suppress(OSError):
             self.root.rmdir()
+
+
+def _enter_slot(repo: Path, path: Path, branch: str, base: str) -> None:
+    if path.exists():
+        git(path, "checkout", "-q", "-b", branch, base)
+    else:
+        create_worktree(repo, base, branch, path)
+
+
+def _leave_slot(repo: Path, path: Path, branch: str, *, keep_branch: bool) -> bool:
+    """Reset and detach a slot; True when it can take the next task (else it is removed)."""
+    if not path.exists():
+        return False
+    try:
+        ours = git(path, "symbolic-ref", "-q", "HEAD") == f"refs/heads/{branch}"
+    except GitError:
+        ours = False  # detached: the task never got its branch
+    try:
+        git(path, "reset", "-q", "--hard")
+        git(path, "clean", "-ffdxq")
+        git(path, "checkout", "-q", "--detach")
+        if ours and not keep_branch:
+            git(repo, "branch", "-D", branch)
+        return True
+    except GitError:
+        with contextlib.suppress(GitError):
+            remove_worktree(repo, path, branch=None if keep_branch or not ours else branch)
+        drop_index(path)
+        return False
 
 
 def drop_index(worktree: Path) -> None:

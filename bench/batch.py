@@ -6,8 +6,9 @@ they would on a real project); each task makes two model requests with a scripte
 Each task has its own scripted server, so replies never depend on which task asks first; the
 servers run in a child process, as a real model server would, so they do not share our GIL.
 
-Per-task overhead = the task's duration in the report − its model latency; it covers worktree
-creation and removal, agent set-up, the repository pack, tool calls, the commit and the diffstat.
+Per-task overhead = the task's duration in the report − its model latency; it covers switching a
+worktree slot to the task's branch (a new worktree for each slot's first task), agent set-up, tool
+calls, the commit, the diffstat and resetting the slot. ``--pack`` adds the repository pack.
 Targets: speed-up ≥ 3.2×, overhead ≤ 0.5 s.
 
     python bench/batch.py [--tasks 24] [--latency 0.5] [--jobs 4] [--files 200]

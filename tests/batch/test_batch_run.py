@@ -44,7 +44,8 @@ async def test_six_tasks_three_at_a_time_make_six_branches_and_a_report(git_repo
         assert git(git_repo, "show", f"{branch}:out/{tid}.txt") == f"made by {tid}\n"
     assert worktrees(git_repo) == [str(git_repo)]
     assert git(git_repo, "status", "--porcelain") == ""  # the user's checkout is untouched
-    assert not any(default_cache_dir(runner.executor.root / tid).exists() for tid in ids)  # no index kept
+    assert not any(default_cache_dir(runner.executor.root / f"slot-{n}").exists() for n in range(1, 7))
+    assert runner.executor._slots == 3  # one worktree per concurrent task, reused
 
     on_disk = json.loads((tmp_path / "r.json").read_text())
     assert [row["id"] for row in on_disk["tasks"]] == ids
@@ -214,3 +215,17 @@ async def test_resume_after_a_hard_kill_clears_the_stray_worktree_and_branch(git
     assert worktrees(git_repo) == [str(git_repo)] and not stray.exists()
     files = git(git_repo, "ls-tree", "-r", "--name-only", "qagent/batch/k").split()
     assert files == ["README.md", "out/k.txt"]  # nothing of the killed attempt
+
+
+async def test_a_reused_slot_starts_clean_from_the_base(git_repo, batch_setup, tmp_path):
+    tasks, config, _ = batch_setup(
+        ["first", "second"],
+        checks={
+            "first": "touch leftover.txt && mkdir -p build && touch build/artifact",
+            "second": "test ! -e leftover.txt && test ! -e build && test ! -e out/first.txt "
+            "&& test -f out/second.txt",
+        },
+    )
+    report = await runner_for(git_repo, config, tmp_path / "r.json", jobs=1).run(tasks)
+    assert [r.status for r in report.tasks] == ["succeeded", "succeeded"], [r.error for r in report.tasks]
+    assert report.row("second").changed_files == ["out/second.txt"]
