@@ -202,8 +202,8 @@ def secret_file_refusal(path: Path, shown: str) -> str | None:
             "name, not its value), or have them edit it.")
 
 
-SECRET_GLOBS: tuple[str, ...] = (*sorted(_SECRET_NAMES), ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
-                                 "*.keystore")
+SECRET_GLOBS: tuple[str, ...] = (*sorted(_SECRET_NAMES), ".env.*", "*.pem", "*.key", "*.p12", "*.pfx",
+                                 "*.jks", "*.keystore")
 """The secret-looking names as ripgrep globs (grep leaves them out)."""
 
 

@@ -183,8 +183,9 @@ def atomic_write(root: Path, path: Path, data: bytes) -> None:
                             "refusing to replace it")
         if old is not None and not old.st_mode & 0o222:
             # Replacing via rename works on read-only files (and root ignores modes anyway): respect the mark.
-            raise ToolRetry(f"{display_path(root, path)} is read-only (mode {stat.S_IMODE(old.st_mode):o}); it "
-                            "was left as it is. Ask the user to make it writable (chmod u+w) if it should change")
+            mode = f"{stat.S_IMODE(old.st_mode):o}"
+            raise ToolRetry(f"{display_path(root, path)} is read-only (mode {mode}); it was left as it is. "
+                            "Ask the user to make it writable (chmod u+w) if it should change")
         tmp = f".{name}.{os.getpid()}-{secrets.token_hex(4)}{_TMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(tmp, flags, 0o666 if old is None else 0o600, dir_fd=dir_fd)

@@ -13,11 +13,24 @@ from tools import ToolContext, ToolResult, ToolSession, Toolset, builtin_tools, 
 TOOLSET = Toolset(builtin_tools())
 
 
-async def call(name: str, args: dict[str, Any], root: Path, *, session: ToolSession | None = None,
-               config: AgentConfig | None = None, cancelled: Any = None) -> ToolResult:
+async def call(
+    name: str,
+    args: dict[str, Any],
+    root: Path,
+    *,
+    session: ToolSession | None = None,
+    config: AgentConfig | None = None,
+    cancelled: Any = None,
+) -> ToolResult:
     """One built-in tool call with validation and errors as results, as the loop runs it."""
-    ctx = ToolContext(root=root.resolve(), session=session or ToolSession(), config=config, call_id="adv",
-                      emit=None, cancelled=cancelled)
+    ctx = ToolContext(
+        root=root.resolve(),
+        session=session or ToolSession(),
+        config=config,
+        call_id="adv",
+        emit=None,
+        cancelled=cancelled,
+    )
     return await execute(TOOLSET.get(name), name, args, ctx, known=TOOLSET.names())
 
 

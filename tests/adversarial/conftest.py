@@ -43,18 +43,26 @@ CANARIES: dict[str, str] = {
 """Secrets planted in files and tool output. Some have a known shape (redaction must catch them),
 some have none (only keeping the file out of tool output protects them)."""
 
-PEM = ("-----BEGIN PRIVATE KEY-----\n" + CANARIES["pem_body"] + "\nAbCdEf0123456789abcdef\n"
-       "-----END PRIVATE KEY-----\n")
-SSH_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n" + CANARIES["ssh_key_body"] + "\n"
-           "-----END OPENSSH PRIVATE KEY-----\n")
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n" + CANARIES["pem_body"] + "\nAbCdEf0123456789abcdef\n"
+    "-----END PRIVATE KEY-----\n"
+)
+SSH_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n" + CANARIES["ssh_key_body"] + "\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
 
 
 def plant_secrets(root: Path) -> None:
     """The secret-looking files users keep in repositories."""
-    (root / ".env").write_text(f"DEEPSEEK_API_KEY={CANARIES['deepseek']}\nDB_PASSWORD={CANARIES['env_password']}\n")
+    (root / ".env").write_text(
+        f"DEEPSEEK_API_KEY={CANARIES['deepseek']}\nDB_PASSWORD={CANARIES['env_password']}\n"
+    )
     (root / "deploy.pem").write_text(PEM)
     (root / "id_rsa").write_text(SSH_KEY)
-    (root / "settings.py").write_text(f'GITHUB_TOKEN = "{CANARIES["github"]}"\nAWS_KEY = "{CANARIES["aws"]}"\n')
+    (root / "settings.py").write_text(
+        f'GITHUB_TOKEN = "{CANARIES["github"]}"\nAWS_KEY = "{CANARIES["aws"]}"\n'
+    )
 
 
 @dataclass
@@ -114,7 +122,9 @@ class Ledger:
                 leaked += [f"{name} in {request['path']}" for name in canaries if name in wire]
         for server in self.silenced:
             scanned += 1
-            leaked += [f"{r['method']} {r['path']} reached a server that must stay silent" for r in server.requests]
+            leaked += [
+                f"{r['method']} {r['path']} reached a server that must stay silent" for r in server.requests
+            ]
         return scanned, leaked
 
     def orphans(self, grace: float = 3.0) -> list[int]:
@@ -167,9 +177,20 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
     record = os.environ.get(RECORD_ENV)
     if record:
         with open(record, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({
-                "test": request.node.nodeid, "files_checked": len(book.kept) + book.settled_count, "files_lost": len(lost),
-                "requests_scanned": scanned, "secrets_leaked": len(leaked), "orphans": len(orphans),
-                "seconds": round(time.monotonic() - started, 3), **book.metrics}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "test": request.node.nodeid,
+                        "files_checked": len(book.kept) + book.settled_count,
+                        "files_lost": len(lost),
+                        "requests_scanned": scanned,
+                        "secrets_leaked": len(leaked),
+                        "orphans": len(orphans),
+                        "seconds": round(time.monotonic() - started, 3),
+                        **book.metrics,
+                    }
+                )
+                + "\n"
+            )
     problems = [*lost, *leaked, *(f"orphan pid {p}" for p in orphans)]
     assert not problems, "; ".join(problems)

@@ -33,7 +33,8 @@ WRITER = textwrap.dedent(
     i = 0
     while True:
         run_tool("read_file", {"path": "big.txt", "limit": 1}, root=root, session=session)
-        result = run_tool("write_file", {"path": "big.txt", "content": variants[i % 2]}, root=root, session=session)
+        args = {"path": "big.txt", "content": variants[i % 2]}
+        result = run_tool("write_file", args, root=root, session=session)
         assert result.ok, result.text
         i += 1
     """
@@ -42,13 +43,18 @@ WRITER = textwrap.dedent(
 
 def test_sigkill_mid_write_leaves_old_or_new_bytes(git_repo: Path, ledger) -> None:
     target = git_repo / "big.txt"
-    variants = [(("A%06d\n" % i) * 150_000).encode() for i in range(2)]
+    variants = [(f"A{i:06d}\n" * 150_000).encode() for i in range(2)]
     target.write_bytes(variants[1])
     ledger.keep(target, allowed=variants)
     rng = random.Random(7)
     for _ in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(git_repo)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(git_repo)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.05, 0.4))
         os.kill(proc.pid, signal.SIGKILL)
@@ -56,7 +62,9 @@ def test_sigkill_mid_write_leaves_old_or_new_bytes(git_repo: Path, ledger) -> No
         assert target.read_bytes() in variants  # never torn, never empty
     strays = sorted(p.name for p in git_repo.iterdir() if p.name.endswith(".qagent-tmp"))
     ledger.note(stray_temp_files_after_kills=len(strays))
-    after = subprocess.run(["git", "-C", str(git_repo), "status", "--porcelain"], capture_output=True, text=True)
+    after = subprocess.run(
+        ["git", "-C", str(git_repo), "status", "--porcelain"], capture_output=True, text=True
+    )
     assert ".qagent-tmp" not in after.stdout  # a stray temp file never shows up as a change in git
 
 
@@ -76,7 +84,8 @@ STALLED_WRITER = textwrap.dedent(
     session = ToolSession()
     run_tool("read_file", {"path": "big.txt", "limit": 1}, root=root, session=session)
     os.fsync = stalled_fsync
-    run_tool("write_file", {"path": "big.txt", "content": "new content\\n" * 1000}, root=root, session=session)
+    args = {"path": "big.txt", "content": "new content\\n" * 1000}
+    run_tool("write_file", args, root=root, session=session)
     """
 )
 
@@ -85,8 +94,13 @@ def test_sigkill_between_temp_write_and_rename_then_the_next_write_cleans_up(git
     target = git_repo / "big.txt"
     target.write_text("old content\n" * 1000)
     ledger.keep(target, allowed=[b"newer\n"])
-    proc = subprocess.Popen([sys.executable, "-c", STALLED_WRITER, str(git_repo)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STALLED_WRITER, str(git_repo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"mid-write", proc.stderr.read()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
@@ -95,8 +109,12 @@ def test_sigkill_between_temp_write_and_rename_then_the_next_write_cleans_up(git
 
     session = ToolSession()
     run_tool("read_file", {"path": "big.txt", "limit": 1}, root=git_repo, session=session)
-    assert run_tool("write_file", {"path": "big.txt", "content": "newer\n"}, root=git_repo, session=session).ok
-    assert sorted(p.name for p in git_repo.iterdir() if "qagent-tmp" in p.name) == []  # the dead writer's temp file
+    assert run_tool(
+        "write_file", {"path": "big.txt", "content": "newer\n"}, root=git_repo, session=session
+    ).ok
+    assert (
+        sorted(p.name for p in git_repo.iterdir() if "qagent-tmp" in p.name) == []
+    )  # the dead writer's temp file
 
 
 CHILD = textwrap.dedent(
@@ -111,8 +129,10 @@ CHILD = textwrap.dedent(
     server = ScriptedServer([
         {"tool_calls": [{"name": "edit_file", "arguments": {"path": "app.py", "old_string": "VERSION = 1",
                                                              "new_string": "VERSION = 2"}},
-                        {"name": "write_file", "arguments": {"path": "notes/new.md", "content": "# new\\n"}}]},
-        {"tool_calls": [{"name": "shell", "arguments": {"command": f"sleep 600 # {marker}", "timeout_s": 600}}]},
+                        {"name": "write_file",
+                         "arguments": {"path": "notes/new.md", "content": "# new\\n"}}]},
+        {"tool_calls": [{"name": "shell",
+                         "arguments": {"command": f"sleep 600 # {marker}", "timeout_s": 600}}]},
         {"text": "never reached"},
     ]).start()
     config = config_for(repo, local=server, routing={"mode": "local"}, permissions={"approval": "full-auto"},
@@ -128,15 +148,20 @@ CHILD = textwrap.dedent(
 )
 
 
-async def test_sigkill_mid_turn_then_resume_and_undo(scripted_server, git_repo: Path, ledger,
-                                                     tmp_path: Path) -> None:
+async def test_sigkill_mid_turn_then_resume_and_undo(
+    scripted_server, git_repo: Path, ledger, tmp_path: Path
+) -> None:
     (git_repo / "app.py").write_text("VERSION = 1\n")
     (git_repo / "scratch.txt").write_text("the user's unsaved work\n")
     ledger.keep(git_repo / "scratch.txt")
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(git_repo), str(data), ledger.marker],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(git_repo), str(data), ledger.marker],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.monotonic() + 30
     while not [p for p in pids_with(ledger.marker) if p != proc.pid] and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -146,8 +171,14 @@ async def test_sigkill_mid_turn_then_resume_and_undo(scripted_server, git_repo: 
     assert (git_repo / "app.py").read_text() == "VERSION = 2\n"
 
     server = scripted_server([{"text": "resumed fine"}])
-    config = config_for(git_repo, local=server, routing={"mode": "local"}, permissions={"approval": "full-auto"},
-                        session={"data_dir": str(data)}, context={"pack": False})
+    config = config_for(
+        git_repo,
+        local=server,
+        routing={"mode": "local"},
+        permissions={"approval": "full-auto"},
+        session={"data_dir": str(data)},
+        context={"pack": False},
+    )
     agent = build_agent(config, git_repo, cont=True)
     events = await turn(agent, "where were we?")
     assert isinstance(events[-1], TurnFinished) and events[-1].text == "resumed fine"

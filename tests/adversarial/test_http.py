@@ -18,31 +18,54 @@ from tests.conftest import config_for
 from tools import ToolContext, tool
 
 
-def agent_for(repo: Path, *, local: Any = None, remote: Any = None, tools: Any = None, **limits: Any) -> Agent:
+def agent_for(
+    repo: Path, *, local: Any = None, remote: Any = None, tools: Any = None, **limits: Any
+) -> Agent:
     route = "remote" if remote is not None else "local"
-    config = config_for(repo, local=local, remote=remote, routing={"mode": route},
-                        permissions={"approval": "full-auto"}, session={"checkpoints": False},
-                        context={"pack": False},
-                        limits={"max_retries": 3, "idle_timeout_s": 1.0, "request_timeout_s": 20.0, **limits})
+    config = config_for(
+        repo,
+        local=local,
+        remote=remote,
+        routing={"mode": route},
+        permissions={"approval": "full-auto"},
+        session={"checkpoints": False},
+        context={"pack": False},
+        limits={"max_retries": 3, "idle_timeout_s": 1.0, "request_timeout_s": 20.0, **limits},
+    )
     return Agent(config, cwd=repo, tools=tools)
 
 
 OK = {"text": "recovered"}
 
 
-@pytest.mark.parametrize("fault,min_wait", [
-    ({"fault": "http", "status": 429, "retry_after": 1.2}, 1.2),
-    ({"fault": "http", "status": 429}, 0.0),
-    ({"fault": "http", "status": 500}, 0.0),
-    ({"fault": "http", "status": 502, "message": "<html>Bad Gateway</html>"}, 0.0),
-    ({"fault": "http", "status": 503, "retry_after": 0.5}, 0.5),
-    ({"fault": "close"}, 0.0),
-    ({"fault": "reset_midstream", "after_chunks": 3}, 0.0),
-    ({"fault": "stall", "seconds": 5}, 1.0),
-    ({"fault": "stall", "seconds": 5, "keepalive": True}, 1.0),
-], ids=["429-retry-after", "429-bare", "500", "502", "503", "closed", "reset-midstream", "stall", "stall-keepalive"])
-async def test_transient_faults_are_retried_then_succeed(scripted_server, git_repo: Path, fault: dict,
-                                                         min_wait: float) -> None:
+@pytest.mark.parametrize(
+    "fault,min_wait",
+    [
+        ({"fault": "http", "status": 429, "retry_after": 1.2}, 1.2),
+        ({"fault": "http", "status": 429}, 0.0),
+        ({"fault": "http", "status": 500}, 0.0),
+        ({"fault": "http", "status": 502, "message": "<html>Bad Gateway</html>"}, 0.0),
+        ({"fault": "http", "status": 503, "retry_after": 0.5}, 0.5),
+        ({"fault": "close"}, 0.0),
+        ({"fault": "reset_midstream", "after_chunks": 3}, 0.0),
+        ({"fault": "stall", "seconds": 5}, 1.0),
+        ({"fault": "stall", "seconds": 5, "keepalive": True}, 1.0),
+    ],
+    ids=[
+        "429-retry-after",
+        "429-bare",
+        "500",
+        "502",
+        "503",
+        "closed",
+        "reset-midstream",
+        "stall",
+        "stall-keepalive",
+    ],
+)
+async def test_transient_faults_are_retried_then_succeed(
+    scripted_server, git_repo: Path, fault: dict, min_wait: float
+) -> None:
     server = scripted_server([fault, OK], dialect="vllm")
     started = time.monotonic()
     events = await turn(agent_for(git_repo, local=server), "hi")
@@ -59,10 +82,12 @@ async def test_retries_are_bounded(scripted_server, git_repo: Path) -> None:
     assert any(isinstance(e, Error) and "gave up after 3 attempts" in e.message for e in events)
 
 
-@pytest.mark.parametrize("status,words", [(401, "API key was rejected"), (402, "insufficient balance"),
-                                          (400, "request rejected")])
-async def test_permanent_errors_are_not_retried_and_say_what_to_do(scripted_server, git_repo: Path, status: int,
-                                                                   words: str) -> None:
+@pytest.mark.parametrize(
+    "status,words", [(401, "API key was rejected"), (402, "insufficient balance"), (400, "request rejected")]
+)
+async def test_permanent_errors_are_not_retried_and_say_what_to_do(
+    scripted_server, git_repo: Path, status: int, words: str
+) -> None:
     remote = scripted_server([{"fault": "http", "status": status}, OK, OK], dialect="deepseek")
     events = await turn(agent_for(git_repo, remote=remote), "hi")
     assert len(remote.chat_requests()) == 1  # never retried
@@ -73,8 +98,14 @@ async def test_permanent_errors_are_not_retried_and_say_what_to_do(scripted_serv
 async def test_402_falls_back_to_the_local_model_and_says_why(scripted_server, git_repo: Path) -> None:
     remote = scripted_server([{"fault": "http", "status": 402}, OK], dialect="deepseek")
     local = scripted_server([{"text": "local answer"}], dialect="ollama")
-    config = config_for(git_repo, local=local, remote=remote, routing={"mode": "remote"},
-                        session={"checkpoints": False}, context={"pack": False})
+    config = config_for(
+        git_repo,
+        local=local,
+        remote=remote,
+        routing={"mode": "remote"},
+        session={"checkpoints": False},
+        context={"pack": False},
+    )
     events = await turn(Agent(config, cwd=git_repo), "hi")
     assert len(remote.chat_requests()) == 1 and finished(events).text == "local answer"
     assert "insufficient balance (402)" in notices(events) and "falling back to local" in notices(events)
@@ -147,14 +178,18 @@ def note(text: str, ctx: ToolContext) -> str:
     return "noted " + text * 200
 
 
-async def test_context_too_long_compacts_and_retries_once_without_repeating_tools(scripted_server,
-                                                                                  git_repo: Path) -> None:
-    server = scripted_server([
-        *[{"tool_calls": [{"name": "note", "arguments": {"text": str(i)}}]} for i in range(4)],
-        {"fault": "http", "status": 400, "message": "This model's maximum context length is 4096 tokens"},
-        {"text": "summary of the notes"},
-        {"text": "answer after compaction"},
-    ], dialect="vllm")
+async def test_context_too_long_compacts_and_retries_once_without_repeating_tools(
+    scripted_server, git_repo: Path
+) -> None:
+    server = scripted_server(
+        [
+            *[{"tool_calls": [{"name": "note", "arguments": {"text": str(i)}}]} for i in range(4)],
+            {"fault": "http", "status": 400, "message": "This model's maximum context length is 4096 tokens"},
+            {"text": "summary of the notes"},
+            {"text": "answer after compaction"},
+        ],
+        dialect="vllm",
+    )
     events = await turn(agent_for(git_repo, local=server, tools=[note]), "take notes")
     assert finished(events).text == "answer after compaction"
     assert "compacting and retrying once" in notices(events)
@@ -162,13 +197,22 @@ async def test_context_too_long_compacts_and_retries_once_without_repeating_tool
     assert len(results(events)) == 4
 
 
-async def test_context_still_too_long_after_compaction_stops_instead_of_looping(scripted_server,
-                                                                               git_repo: Path) -> None:
+async def test_context_still_too_long_after_compaction_stops_instead_of_looping(
+    scripted_server, git_repo: Path
+) -> None:
     too_long = {"fault": "http", "status": 400, "message": "maximum context length exceeded"}
-    server = scripted_server([
-        *[{"tool_calls": [{"name": "note", "arguments": {"text": str(i)}}]} for i in range(4)],
-        too_long, {"text": "summary"}, too_long, too_long, too_long, too_long,
-    ], dialect="vllm")
+    server = scripted_server(
+        [
+            *[{"tool_calls": [{"name": "note", "arguments": {"text": str(i)}}]} for i in range(4)],
+            too_long,
+            {"text": "summary"},
+            too_long,
+            too_long,
+            too_long,
+            too_long,
+        ],
+        dialect="vllm",
+    )
     events = await turn(agent_for(git_repo, local=server, tools=[note]), "go")
     assert finished(events).stop_reason == "error"
     assert notices(events).count("compacting and retrying once") == 1

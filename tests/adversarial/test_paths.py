@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,15 @@ def ws(git_repo: Path, tmp_path: Path, ledger) -> Path:
     return git_repo
 
 
-ESCAPES = ["../outside/target.txt", "{outside}/target.txt", "link_file", "link_dir/target.txt",
-           "link_dir/new.txt", "dangling", "sub/../../outside/target.txt"]
+ESCAPES = [
+    "../outside/target.txt",
+    "{outside}/target.txt",
+    "link_file",
+    "link_dir/target.txt",
+    "link_dir/new.txt",
+    "dangling",
+    "sub/../../outside/target.txt",
+]
 CALLS = {
     "read_file": lambda p: {"path": p},
     "write_file": lambda p: {"path": p, "content": "pwned\n"},
@@ -55,8 +61,10 @@ async def test_file_swapped_for_a_symlink_between_read_and_write(ws: Path) -> No
     assert (await call("read_file", {"path": "notes.txt"}, ws, session=session)).ok
     (ws / "notes.txt").unlink()
     (ws / "notes.txt").symlink_to(ws.parent / "outside" / "target.txt")  # the swap
-    for tool, args in [("write_file", {"path": "notes.txt", "content": "pwned\n"}),
-                       ("edit_file", {"path": "notes.txt", "old_string": "mine", "new_string": "pwned"})]:
+    for tool, args in [
+        ("write_file", {"path": "notes.txt", "content": "pwned\n"}),
+        ("edit_file", {"path": "notes.txt", "old_string": "mine", "new_string": "pwned"}),
+    ]:
         result = await call(tool, args, ws, session=session)
         assert not result.ok, (tool, result.text)
 
@@ -66,15 +74,28 @@ async def test_directory_swapped_for_a_symlink_between_read_and_write(ws: Path) 
     (ws / "pkg").mkdir()
     (ws / "pkg" / "target.txt").write_bytes(OUTSIDE)
     assert (await call("read_file", {"path": "pkg/target.txt"}, ws, session=session)).ok
-    os.rename(ws / "pkg", ws / "pkg.old")
+    (ws / "pkg").rename(ws / "pkg.old")
     (ws / "pkg").symlink_to(ws.parent / "outside")  # same file name, now outside
-    result = await call("edit_file", {"path": "pkg/target.txt", "old_string": "the user's",
-                                      "new_string": "pwned"}, ws, session=session)
+    result = await call(
+        "edit_file",
+        {"path": "pkg/target.txt", "old_string": "the user's", "new_string": "pwned"},
+        ws,
+        session=session,
+    )
     assert not result.ok, result.text
 
 
-@pytest.mark.parametrize("name", ["with space/a file.txt", "ünïcødé/naïve €.txt", "line\nbreak.txt",
-                                  "tab\there.txt", "-dash-first.txt", "日本語/ファイル.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "with space/a file.txt",
+        "ünïcødé/naïve €.txt",
+        "line\nbreak.txt",
+        "tab\there.txt",
+        "-dash-first.txt",
+        "日本語/ファイル.py",
+    ],
+)
 async def test_odd_names_round_trip(git_repo: Path, name: str, ledger) -> None:
     session = ToolSession()
     created = await call("write_file", {"path": name, "content": "alpha\nbeta\n"}, git_repo, session=session)
@@ -82,8 +103,9 @@ async def test_odd_names_round_trip(git_repo: Path, name: str, ledger) -> None:
     assert (git_repo / name).read_bytes() == b"alpha\nbeta\n"
     read = await call("read_file", {"path": name}, git_repo, session=session)
     assert read.ok and "beta" in read.text
-    edit = await call("edit_file", {"path": name, "old_string": "beta", "new_string": "gamma"}, git_repo,
-                      session=session)
+    edit = await call(
+        "edit_file", {"path": name, "old_string": "beta", "new_string": "gamma"}, git_repo, session=session
+    )
     assert edit.ok, edit.text
     assert (git_repo / name).read_bytes() == b"alpha\ngamma\n"
     listed = await call("list_files", {"path": "."}, git_repo)
@@ -96,9 +118,13 @@ async def test_case_only_rename_is_noticed_not_recreated(git_repo: Path) -> None
     session = ToolSession()
     (git_repo / "Config.py").write_text("DEBUG = False\n")
     assert (await call("read_file", {"path": "Config.py"}, git_repo, session=session)).ok
-    os.rename(git_repo / "Config.py", git_repo / "config.py")  # the user renamed it meanwhile
-    result = await call("edit_file", {"path": "Config.py", "old_string": "False", "new_string": "True"},
-                        git_repo, session=session)
+    (git_repo / "Config.py").rename(git_repo / "config.py")  # the user renamed it meanwhile
+    result = await call(
+        "edit_file",
+        {"path": "Config.py", "old_string": "False", "new_string": "True"},
+        git_repo,
+        session=session,
+    )
     assert not result.ok and "config.py" in result.text  # points at the new name
     assert sorted(p.name for p in git_repo.iterdir() if p.suffix == ".py") == ["config.py"]
     assert (git_repo / "config.py").read_text() == "DEBUG = False\n"
@@ -111,7 +137,7 @@ async def test_case_only_rename_by_the_agent_is_undone(git_repo: Path, tmp_path:
     checkpointer = Checkpointer(git_repo, "case")
     checkpointer.begin_turn(1)
     checkpointer.before_change()
-    os.rename(git_repo / "Makefile", git_repo / "makefile")
+    (git_repo / "Makefile").rename(git_repo / "makefile")
     checkpointer.end_turn()
     checkpointer.undo()
     assert sorted(p.name for p in git_repo.iterdir() if p.name.lower() == "makefile") == ["Makefile"]

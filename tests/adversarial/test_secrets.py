@@ -23,9 +23,17 @@ def nosy_calls(page: str) -> list[dict]:
         {"name": "read_file", "arguments": {"path": "settings.py"}},
         {"name": "grep", "arguments": {"pattern": "PASSWORD|KEY|TOKEN|PRIVATE"}},
         {"name": "grep", "arguments": {"pattern": "PASSWORD", "path": ".env"}},
-        {"name": "edit_file", "arguments": {"path": ".env", "old_string": "DB_PASSWORD=", "new_string": "DB_PASS="}},
-        {"name": "apply_patch", "arguments": {"patch": "*** Begin Patch\n*** Update File: deploy.pem\n@@\n"
-                                                       "-----END PRIVATE KEY-----\n+\n*** End Patch\n"}},
+        {
+            "name": "edit_file",
+            "arguments": {"path": ".env", "old_string": "DB_PASSWORD=", "new_string": "DB_PASS="},
+        },
+        {
+            "name": "apply_patch",
+            "arguments": {
+                "patch": "*** Begin Patch\n*** Update File: deploy.pem\n@@\n"
+                "-----END PRIVATE KEY-----\n+\n*** End Patch\n"
+            },
+        },
         {"name": "shell", "arguments": {"command": "cat settings.py; env; echo " + CANARIES["deepseek"]}},
         {"name": "web_fetch", "arguments": {"url": page}},
     ]
@@ -35,15 +43,17 @@ def nosy_calls(page: str) -> list[dict]:
 
 
 def _leaky_page() -> LoopbackServer:
-    body = (f"<html><body><p>config dump: aws {CANARIES['aws']} token {CANARIES['github']}</p>"
-            f"<pre>-----BEGIN PRIVATE KEY-----\n{CANARIES['pem_body']}\n-----END PRIVATE KEY-----</pre>"
-            "</body></html>")
+    body = (
+        f"<html><body><p>config dump: aws {CANARIES['aws']} token {CANARIES['github']}</p>"
+        f"<pre>-----BEGIN PRIVATE KEY-----\n{CANARIES['pem_body']}\n-----END PRIVATE KEY-----</pre>"
+        "</body></html>"
+    )
     return LoopbackServer({"/dump": reply(body)}).__enter__()
 
 
-async def test_no_secret_reaches_the_remote_model_or_the_session_log(scripted_server, git_repo: Path, ledger,
-                                                                     tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_secret_reaches_the_remote_model_or_the_session_log(
+    scripted_server, git_repo: Path, ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plant_secrets(git_repo)
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-qm", "oops, committed secrets")  # the pack sees tracked files
@@ -52,12 +62,24 @@ async def test_no_secret_reaches_the_remote_model_or_the_session_log(scripted_se
         ledger.keep(git_repo / name)
     page = _leaky_page()
     try:
-        remote = ledger.watch(scripted_server([
-            {"tool_calls": nosy_calls(f"{page.url}/dump")},
-            {"text": f"Your key is {CANARIES['deepseek']}"},  # the model echoing a key back is logged redacted
-        ], dialect="deepseek"))
-        config = config_for(git_repo, remote=remote, routing={"mode": "remote"},
-                            permissions={"approval": "full-auto"}, session={"data_dir": str(tmp_path / "data")})
+        remote = ledger.watch(
+            scripted_server(
+                [
+                    {"tool_calls": nosy_calls(f"{page.url}/dump")},
+                    {
+                        "text": f"Your key is {CANARIES['deepseek']}"
+                    },  # the model echoing a key back is logged redacted
+                ],
+                dialect="deepseek",
+            )
+        )
+        config = config_for(
+            git_repo,
+            remote=remote,
+            routing={"mode": "remote"},
+            permissions={"approval": "full-auto"},
+            session={"data_dir": str(tmp_path / "data")},
+        )
         agent = build_agent(config, git_repo)
         events = await turn(agent, f"check the config; my token is {CANARIES['github']}")
     finally:
@@ -77,44 +99,76 @@ async def test_no_secret_reaches_the_remote_model_or_the_session_log(scripted_se
         assert leaked == [], f"{log.name} holds {leaked}"
 
 
-async def test_local_only_sends_zero_bytes_to_remote_in_a_whole_session(scripted_server, git_repo: Path,
-                                                                        ledger, tmp_path: Path) -> None:
+async def test_local_only_sends_zero_bytes_to_remote_in_a_whole_session(
+    scripted_server, git_repo: Path, ledger, tmp_path: Path
+) -> None:
     plant_secrets(git_repo)
-    page = LoopbackServer({"/local": reply("<html><body><h1>Docs</h1><p>" + "The local docs page. " * 20 + "</p></body></html>")}).__enter__()
+    page = LoopbackServer(
+        {
+            "/local": reply(
+                "<html><body><h1>Docs</h1><p>" + "The local docs page. " * 20 + "</p></body></html>"
+            )
+        }
+    ).__enter__()
     steps = [
-        {"tool_calls": [{"name": "web_fetch", "arguments": {"url": "https://example.com/"}},
-                        {"name": "web_fetch", "arguments": {"url": f"{page.url}/local"}},
-                        {"name": "browser", "arguments": {"url": "https://example.org/"}}]},
-        {"tool_calls": [{"name": "read_file", "arguments": {"path": "settings.py"}},
-                        {"name": "grep", "arguments": {"pattern": "KEY"}}]},
+        {
+            "tool_calls": [
+                {"name": "web_fetch", "arguments": {"url": "https://example.com/"}},
+                {"name": "web_fetch", "arguments": {"url": f"{page.url}/local"}},
+                {"name": "browser", "arguments": {"url": "https://example.org/"}},
+            ]
+        },
+        {
+            "tool_calls": [
+                {"name": "read_file", "arguments": {"path": "settings.py"}},
+                {"name": "grep", "arguments": {"pattern": "KEY"}},
+            ]
+        },
         {"tool_calls": [{"name": "shell", "arguments": {"command": "echo " + "padding " * 400}}]},
         {"tool_calls": [{"name": "shell", "arguments": {"command": "git log --oneline | head -3"}}]},
     ]
-    local = scripted_server([
-        *steps,
-        {"fault": "http", "status": 400, "message": "maximum context length exceeded"},
-        {"text": "summary by the local model"},
-        {"fault": "http", "status": 503}, {"fault": "close"},  # local trouble must not fall back to remote
-        {"text": "all local"},
-        {"text": "summary again"},  # explicit /compact
-        {"fault": "http", "status": 500}, {"fault": "http", "status": 500}, {"fault": "http", "status": 500},
-    ], dialect="ollama")
+    local = scripted_server(
+        [
+            *steps,
+            {"fault": "http", "status": 400, "message": "maximum context length exceeded"},
+            {"text": "summary by the local model"},
+            {"fault": "http", "status": 503},
+            {"fault": "close"},  # local trouble must not fall back to remote
+            {"text": "all local"},
+            {"text": "summary again"},  # explicit /compact
+            {"fault": "http", "status": 500},
+            {"fault": "http", "status": 500},
+            {"fault": "http", "status": 500},
+        ],
+        dialect="ollama",
+    )
     remote = ledger.silent(scripted_server([{"text": "leak"}] * 5, dialect="deepseek"))
     try:
-        config = config_for(git_repo, local=local, remote=remote,
-                            routing={"privacy": "local-only", "mode": "auto", "architect": True},
-                            permissions={"approval": "full-auto"}, session={"data_dir": str(tmp_path / "data")},
-                            limits={"max_retries": 2, "idle_timeout_s": 2.0})
+        config = config_for(
+            git_repo,
+            local=local,
+            remote=remote,
+            routing={"privacy": "local-only", "mode": "auto", "architect": True},
+            permissions={"approval": "full-auto"},
+            session={"data_dir": str(tmp_path / "data")},
+            limits={"max_retries": 2, "idle_timeout_s": 2.0},
+        )
         agent = build_agent(config, git_repo)
-        events = await turn(agent, "refactor every module across the whole repository and review the architecture")
+        events = await turn(
+            agent, "refactor every module across the whole repository and review the architecture"
+        )
         assert finished(events).text == "all local"
         await agent.compact()
-        later = await turn(agent, "now explain the design in depth")  # local keeps failing: an error, not remote
+        later = await turn(
+            agent, "now explain the design in depth"
+        )  # local keeps failing: an error, not remote
     finally:
         page.__exit__()
     assert finished(later).stop_reason == "error"
     assert "compacting and retrying once" in notices(events)
-    assert any("summary by the local model" in str(r["messages"]) for r in local.chat_requests())  # local wrote it
+    assert any(
+        "summary by the local model" in str(r["messages"]) for r in local.chat_requests()
+    )  # local wrote it
     fetches = [r for r in results(events) if r.name in ("web_fetch", "browser")]  # in finishing order
     assert sorted(r.ok for r in fetches) == [False, False, True]
     assert all("local-only" in r.output or "playwright" in r.output.lower() for r in fetches if not r.ok)
