@@ -91,6 +91,8 @@ class ToolCard(Collapsible):
         if diff:
             self._diff_view.update(diff_text(diff))
             self._diff_view.display = True
-            self._args_view.display = False  # the diff says what the arguments did
+            # the diff says what the arguments did and what the model's snippet shows
+            self._args_view.display = False
+            self._output_view.display = not ok
         if ok and not diff and self.tool_name not in ("shell", "todo_write") and not self.by_user:
             self.collapsed = True
