@@ -125,7 +125,7 @@ class AssistantMessage(Widget):
     AssistantMessage { height: auto; padding: 0 0 0 1; margin: 0 0 1 0; }
     AssistantMessage > Static { height: auto; }
     """
-    SEGMENT_CHARS = 1500
+    SEGMENT_CHARS = 600
 
     def __init__(self) -> None:
         super().__init__()
