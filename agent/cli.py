@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = {
     "undo": "agent.cli_history",
     "init": "agent.cli_history",
     "batch": "agent.cli_batch",
+    "batch-report": "agent.cli_batch",
 }
 
 
