@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 
 OUTPUT_FORMATS = ("text", "json", "stream-json", "claude-stream-json")
-EPILOG = ("Subcommands: demo, doctor, route, map, pack, sessions, undo, init, batch "
+EPILOG = ("Subcommands: demo, doctor, route, map, pack, sessions, undo, init, batch, batch-report "
           "(qagent SUBCOMMAND --help). Exit codes: 0 ok, 1 task failed, 2 usage/config error, 3 no model reachable.")
 
 
