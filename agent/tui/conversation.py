@@ -130,6 +130,8 @@ class AssistantMessage(Widget):
     def __init__(self) -> None:
         super().__init__()
         self.text = ""
+        self.frozen: list[str] = []
+        """The completed parts, each drawn once."""
         self._tail = ""
         self._live = Static("")
 
@@ -142,6 +144,7 @@ class AssistantMessage(Widget):
         cut = block_boundary(self._tail, self.SEGMENT_CHARS)
         if cut:
             done, self._tail = self._tail[:cut], self._tail[cut:]
+            self.frozen.append(done)
             await self.mount(Static(markdown(done)), before=self._live)
         self._live.update(markdown(self._tail))
 

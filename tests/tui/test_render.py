@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from textual.widgets import Static
 
 from agent.tui.completion import FileIndex, completions, fuzzy_score
-from agent.tui.conversation import ConversationView, NoticeLine
+from agent.tui.conversation import AssistantMessage, ConversationView, NoticeLine, block_boundary
 from agent.tui.render import clean, diff_text, inert
 
 DIFF = """--- a/calc.py
@@ -73,3 +74,35 @@ async def test_long_sessions_keep_a_bounded_number_of_blocks() -> None:
         shown = [item.text for item in view.items()]
         assert shown == [f"line {n}" for n in range(7, 12)]
         assert "7 earlier items hidden" in str(view.children[0].render())
+
+
+def test_long_answers_are_cut_between_blocks_never_inside_a_code_fence() -> None:
+    fence = "```python\n" + "x = 1\n\n" * 200 + "```\n\n"
+    text = "intro paragraph\n\n" + fence + "after the code\n\nlast"
+    cut = block_boundary(text, 100)
+    assert text[:cut].endswith("```\n\n"), "the cut comes after the fence, not at its blank lines"
+    assert block_boundary("short\n\ntext", 100) == 0
+    assert block_boundary("a" * 500, 100) == 0, "no blank line: nothing to cut yet"
+
+
+async def test_a_streamed_answer_keeps_every_character_across_segments() -> None:
+    from textual.app import App
+
+    class Holder(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield ConversationView(id="view")
+
+    app = Holder()
+    text = "".join(f"Paragraph {n} " + "word " * 30 + "\n\n" for n in range(40))
+    async with app.run_test() as pilot:
+        answer = AssistantMessage()
+        await app.query_one(ConversationView).add(answer)
+        for start in range(0, len(text), 37):
+            await answer.append(text[start : start + 37])
+        await pilot.pause()
+        assert answer.text == text
+        assert len(answer.frozen) > 3 and all(part.endswith("\n\n") for part in answer.frozen)
+        assert text.startswith("".join(answer.frozen))
+        assert len(answer.query(Static)) == len(answer.frozen) + 1, (
+            "one widget per frozen part + the live tail"
+        )
