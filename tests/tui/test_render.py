@@ -80,7 +80,10 @@ def test_long_answers_are_cut_between_blocks_never_inside_a_code_fence() -> None
     fence = "```python\n" + "x = 1\n\n" * 200 + "```\n\n"
     text = "intro paragraph\n\n" + fence + "after the code\n\nlast"
     cut = block_boundary(text, 100)
-    assert text[:cut].endswith("```\n\n"), "the cut comes after the fence, not at its blank lines"
+    assert text[:cut].endswith("after the code\n\n"), "the last blank line outside a fence"
+    assert block_boundary(text[: len("intro paragraph\n\n") + 300], 100) == len("intro paragraph\n\n"), (
+        "blank lines inside an open fence are not boundaries"
+    )
     assert block_boundary("short\n\ntext", 100) == 0
     assert block_boundary("a" * 500, 100) == 0, "no blank line: nothing to cut yet"
 
