@@ -73,10 +73,9 @@ def _read_only(agent: Agent) -> Toolset:
 
 
 def _repo_map(agent: Agent) -> str:
+    repo_map = agent.context.repo_map()
     try:
-        from agent.context.repomap import RepoMap
-
-        rendered = RepoMap(agent.cwd).render(4096)
+        rendered = repo_map.render(4096) if repo_map is not None else ""
     except Exception:  # the plan can still be made with the tools
         return ""
     return f"\nRepository map (most relevant files first):\n{rendered}" if rendered else ""

@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
         config = load_config(workspace, flag_overrides(model, mode, route_, None, privacy=privacy))
         signals = StepSignals(prompt=prompt, images=bool(image), model_override=model, route_override=route_,
                               mode_override=mode)
-        repo_signals(signals, workspace, config)
+        repo_signals(signals, workspace)
         decision = Router(config, workspace).decide(signals)
         if as_json:
             print(json.dumps({"model": decision.model, "mode": decision.mode, "reason": decision.reason,

@@ -40,6 +40,16 @@ class ContextWindow:
         self.packs: dict[str, Message] = {}
         self.pack_sizes: dict[str, int] = {}
         self._built = False
+        self._repo_map: Any = None
+
+    def repo_map(self) -> Any:
+        """One RepoMap per session (warm updates cost ~60 ms; a new one re-reads its index), or None
+        outside git."""
+        if self._repo_map is None and (self.agent.cwd / ".git").exists():
+            from agent.context.repomap import RepoMap
+
+            self._repo_map = RepoMap(self.agent.cwd)
+        return self._repo_map
 
     def budget_for(self, name: str) -> int:
         entry = self.agent.config.model_entry(name)
@@ -63,7 +73,8 @@ class ContextWindow:
         try:
             from agent.context.packer import build_nested_packs
 
-            packs = await asyncio.to_thread(build_nested_packs, self.agent.cwd, sorted(set(budgets.values())), query)
+            packs = await asyncio.to_thread(build_nested_packs, self.agent.cwd, sorted(set(budgets.values())), query,
+                                            repo_map=self.repo_map())
         except Exception as exc:  # the agent works without a pack; say so once
             self.agent.pending_notices.append(Notice(level="warning", text=f"repository pack unavailable: {exc}"))
             return

@@ -33,7 +33,7 @@ from agent.permissions import Approver, DenyAll, Permissions
 from agent.providers.openai_compat import Completion, ProviderError
 from agent.providers.pricing import cost_usd
 from agent.redact import redact
-from agent.routing import RouteDecision, Router, StepSignals
+from agent.routing import RouteDecision, Router, StepSignals, repo_signals
 from agent.steps import ToolRunner
 from tools import Tool, ToolSession, Toolset, builtin_tools
 
@@ -198,6 +198,7 @@ class Agent:
                 await self.mcp.attach(self.toolset, emit)
             await self.context.prepare(prompt)
             signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
+            await asyncio.to_thread(repo_signals, signals, self.cwd, self.context.repo_map())
             from agent.architect import run_architect, wants_architect
 
             if wants_architect(self, signals):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agent.config import AgentConfig
 from agent.events import RouteDecided
@@ -234,14 +234,17 @@ class Router:
         return None
 
 
-def repo_signals(signals: StepSignals, root: Path, config: AgentConfig) -> StepSignals:
-    """Fill the repository-derived signals: files likely involved (repo map when available)."""
-    from agent.context.repomap import RepoMap
-
+def repo_signals(signals: StepSignals, root: Path, repo_map: Any = None) -> StepSignals:
+    """Fill the repository-derived signals: files likely involved (mentioned paths, and the repo map's
+    resolution of mentioned identifiers in a git repository)."""
     files = mentioned_paths(signals.prompt, root)
-    if (root / ".git").exists():
+    if repo_map is None and (root / ".git").exists():
+        from agent.context.repomap import RepoMap
+
+        repo_map = RepoMap(root)
+    if repo_map is not None:
         try:
-            files = list(dict.fromkeys(files + RepoMap(root).files_likely_involved(signals.prompt, k=8)))
+            files = list(dict.fromkeys(files + repo_map.files_likely_involved(signals.prompt, k=8, lexical=False)))
         except Exception:  # routing must not fail because the map could not be built
             pass
     signals.files_involved = files

@@ -324,9 +324,12 @@ class RepoMap:
         return "\n".join(lines) + "\n"
 
     @_locked
-    def files_likely_involved(self, prompt: str, k: int = 10) -> list[str]:
-        """Files the prompt points at (named paths, definers of named identifiers, strong word
-        matches), best first, at most ``k``: a routing signal, empty when the prompt names nothing."""
+    def files_likely_involved(self, prompt: str, k: int = 10, *, lexical: bool = True) -> list[str]:
+        """Files the prompt points at (named paths, definers of named identifiers, and with ``lexical``
+        strong word matches), best first, at most ``k``: empty when the prompt names nothing.
+
+        The router counts these to spot multi-file work, so it passes ``lexical=False``: a word that
+        happens to match three files does not make a one-file task repository-scale."""
         ranking = self.rank(query=prompt)
         m = self.mentions(prompt)
         evidence = set(m.paths)
@@ -334,9 +337,10 @@ class RepoMap:
             definers = self.graph.defines.get(name, set())
             if len(definers) <= MAX_DEFINERS:
                 evidence |= definers
-        lexical = q.lexical_scores(m.words, self.terms, self.df)
-        top = max(lexical.values(), default=0.0)
-        evidence |= {p for p, s in lexical.items() if s >= 0.6 * top}
+        if lexical:
+            scores = q.lexical_scores(m.words, self.terms, self.df)
+            top = max(scores.values(), default=0.0)
+            evidence |= {p for p, s in scores.items() if s >= 0.6 * top}
         named = sorted(m.paths)
         rest = [r.path for r in ranking if r.path in evidence and r.path not in m.paths]
         return (named + rest)[:k]

@@ -199,3 +199,19 @@ async def test_architect_plans_local_edits_each_file_remote_reviews(scripted_ser
     assert "renamed in api" in review_prompt and "load = 2" in review_prompt
     assert events[-1].stop_reason == "completed" and "nothing else calls fetch" in events[-1].text
     assert [m.role for m in agent.messages] == ["user", "assistant"]  # side conversations stay out
+
+
+def test_in_a_git_repo_identifiers_resolve_to_files_but_words_do_not(git_repo):
+    from agent.routing import repo_signals
+
+    for name in ("alpha", "beta", "gamma"):
+        (git_repo / f"{name}.py").write_text(f"def {name}_handler():\n    return 'verbose flag handling'\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "modules")
+    config = routing_config(git_repo)
+    plain = repo_signals(StepSignals(prompt="add a verbose flag to alpha.py"), git_repo)
+    assert Router(config, git_repo).decide(plain).model == "local"
+    named = repo_signals(StepSignals(prompt="make alpha_handler, beta_handler and gamma_handler async"), git_repo)
+    assert sorted(named.files_involved) == ["alpha.py", "beta.py", "gamma.py"]
+    decision = Router(config, git_repo).decide(named)
+    assert decision.model == "remote" and "3 files" in decision.reason
