@@ -88,6 +88,7 @@ async def measure(tokens: int, rate: float, batched: bool, interval: float | Non
             {
                 "models": {"local": {"base_url": url, "dialect": "vllm"}},
                 "routing": {"mode": "local", "privacy": "local-only"},
+                "session": {"data_dir": str(folder / "data")},
             },
             env={},
             use_user_file=False,

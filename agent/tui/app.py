@@ -110,6 +110,7 @@ class QAgentApp(App[int]):
         )
         if self.agent.messages:
             await self.replay(self.agent.messages)
+        self.show_pending_notices()
         self.refresh_git()
         self.run_worker(asyncio.to_thread(self.files.refresh), group="files")
         self._warm_up()
@@ -140,6 +141,14 @@ class QAgentApp(App[int]):
 
     def info(self, body: Any) -> None:
         self.call_later(self.view.add, InfoBlock(body))
+
+    def show_pending_notices(self) -> int:
+        """Show the notices the agent holds for its next turn (resumed session, sandbox, compaction)."""
+        pending = getattr(self.agent, "pending_notices", None) or []
+        shown = len(pending)
+        while pending:
+            self.pump.push(pending.pop(0))
+        return shown
 
     def refresh_git(self) -> None:
         async def probe() -> None:
@@ -311,7 +320,8 @@ class QAgentApp(App[int]):
         self.plan.set_items([])
         await self.replay(self.agent.messages)
         self._warm_up()
-        self.notice(f"resumed session {resume} ({len(self.agent.messages)} messages)")
+        if not self.show_pending_notices():
+            self.notice(f"resumed session {resume} ({len(self.agent.messages)} messages)")
 
     async def replay(self, messages: list[Message]) -> None:
         """Draw a loaded conversation (prompts, answers, tool calls) without re-running anything."""

@@ -30,13 +30,20 @@ Esc interrupt the running step · Ctrl+C twice quit · @path mention a file (fuz
 Paste an image path (or /image PATH) to attach it to the next prompt."""
 
 
+SLOW = {"/compact", "/doctor", "/init", "/undo", "/resume", "/diff"}
+"""Commands that wait on a model, a subprocess or git: they run as workers so the UI stays live."""
+
+
 async def run_command(app: QAgentApp, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     handler = HANDLERS.get(name)
     if handler is None:
         app.notice(f"unknown command {name}; /help lists them", "warning")
         return
-    await handler(app, arg.strip())
+    if name in SLOW:
+        app.run_worker(handler(app, arg.strip()), group="command", exit_on_error=False)
+    else:
+        await handler(app, arg.strip())
 
 
 async def _model(app: QAgentApp, arg: str) -> None:
@@ -144,10 +151,12 @@ async def _compact(app: QAgentApp, _: str) -> None:
     if compact is None:
         app.notice("/compact: this build's agent loop has no compaction entry point yet", "warning")
         return
+    app.notice("compacting the conversation…")
     result = compact()
     if asyncio.iscoroutine(result):
         result = await result
-    app.notice(getattr(result, "notice", None) or "conversation compacted")
+    if not app.show_pending_notices():
+        app.notice(getattr(result, "notice", None) or "conversation compacted")
 
 
 async def _clear(app: QAgentApp, _: str) -> None:

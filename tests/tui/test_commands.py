@@ -80,7 +80,8 @@ async def test_cost_clear_compact_help(tui_app) -> None:
         await command(pilot, "/cost")
         assert "1,200 prompt + 30 completion tokens" in last_info(app)
         await command(pilot, "/compact")
-        assert "compact" in notices(app)[-1]
+        finished = ("compaction", "compacted")  # not "compacting…", which is shown while it runs
+        await until(pilot, lambda: any(n.startswith(finished) for n in notices(app)), what="compaction")
         await command(pilot, "/help")
         help_text = last_info(app)
         for name in (
@@ -114,12 +115,15 @@ async def test_resume_lists_sessions_and_continues_one(tui_app, git_repo: Path) 
     app = tui_app([])
     async with app.run_test(size=(120, 40)) as pilot:
         await command(pilot, "/resume")
+        await until(pilot, lambda: app.query(InfoBlock), what="session list")
         assert "20260101-000000-abc123" in last_info(app)
-        await command(pilot, "/resume 20260101", settle=0.3)
+        await command(pilot, "/resume 20260101")
+        await until(pilot, lambda: len(app.agent.messages) == 2, what="resumed")
         assert [m.content for m in app.agent.messages] == ["earlier question", "earlier answer"]
+        await until(pilot, lambda: app.query(UserMessage), what="replayed")
         assert [u.text for u in app.query(UserMessage)] == ["earlier question"]
         await command(pilot, "/resume zzz")
-        assert "no session id starts with 'zzz'" in notices(app)[-1]
+        await until(pilot, lambda: "no session id starts with 'zzz'" in notices(app)[-1], what="not found")
 
 
 async def test_init_and_doctor_run_the_real_subcommands(tui_app, git_repo: Path) -> None:

@@ -124,6 +124,7 @@ async def test_unreachable_model_opens_the_setup_screen(git_repo: Path) -> None:
         git_repo,
         routing={"mode": "local", "privacy": "local-only"},
         limits={"max_retries": 0},
+        session={"data_dir": str(git_repo.parent / "data")},
         models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}},
     )
     app = make_app(git_repo, config)

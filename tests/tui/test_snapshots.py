@@ -91,6 +91,7 @@ def test_setup_screen_when_no_model_answers(snap_compare, git_repo: Path, size) 
         git_repo,
         routing={"mode": "local", "privacy": "local-only"},
         limits={"max_retries": 0},
+        session={"data_dir": str(git_repo.parent / "data")},
         models={"local": {"base_url": "http://127.0.0.1:9/v1", "model": "qwen3.5:9b"}},
     )
     app = make_app(git_repo, config)
