@@ -210,6 +210,7 @@ class QAgentApp(App[int]):
     def _on_finished(self, event: TurnFinished) -> None:
         self.status.set_busy(False)
         self.refresh_git()
+        self.run_worker(asyncio.to_thread(self.files.refresh), group="files", exclusive=True)
         if event.usage_total.prompt_tokens or event.stop_reason == "completed":
             self.reached_model = self.reached_model or event.stop_reason != "error"
         if self.queued and not self.busy:
