@@ -157,6 +157,14 @@ class Agent:
 
         return asyncio.run(collect())
 
+    def warm_up(self) -> None:
+        """Slow first-use work (system prompt with project instructions, tokenizer tables), so a
+        front end can run it in a thread at start-up instead of on the first prompt."""
+        self._system()
+        from agent.context.tokens import count_tokens
+
+        count_tokens("warm up")
+
     def interrupt(self) -> None:
         """Stop the running step at once (Esc in the TUI); the conversation stays consistent."""
         if self._task is not None and not self._task.done():

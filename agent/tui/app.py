@@ -123,15 +123,13 @@ class QAgentApp(App[int]):
 
     def _warm_up(self) -> None:
         """Do slow first-time work in a thread now, so the first Enter and the first code block do not
-        freeze the UI: the system prompt (repo map) and the syntax highlighter's lexers."""
-        build = getattr(self.agent, "_system", None)
+        freeze the UI: the agent's first-use work and the syntax highlighter's lexers."""
 
         def warm() -> None:
             from pygments.lexers import get_lexer_by_name
 
             get_lexer_by_name("python")
-            if callable(build):
-                build()
+            self.agent.warm_up()
 
         self.run_worker(asyncio.to_thread(warm), group="warm-up", exit_on_error=False)
 
