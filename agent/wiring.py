@@ -51,6 +51,12 @@ def _sandbox_notice(agent: Agent) -> None:
     if "shell" not in agent.toolset:
         return
     from tools.sandbox import startup_notice
+    from tools.shell import reap_orphans
+
+    reaped = reap_orphans()  # commands of an agent killed before its sandbox armed --die-with-parent
+    if reaped:
+        agent.pending_notices.append(Notice(level="warning", text=f"ended {reaped} command process(es) left "
+                                            "running by a qagent session that was killed"))
 
     text = startup_notice(agent.config.sandbox.policy)
     if text:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 PIDS_ROOT = Path("/sys/fs/cgroup/pids")
@@ -86,6 +87,19 @@ class CommandCgroup:
             return int((self.path / "pids.events").read_text().split()[1]) > 0
         except (OSError, IndexError, ValueError):
             return False
+
+
+def orphaned_groups(alive: Callable[[int], bool]) -> list[CommandCgroup]:
+    """Groups made by qagent processes that no longer exist (``qagent-<pid>-<id>``, see tools.shell)."""
+    base = _own_pids_cgroup()
+    if base is None:
+        return []
+    found = []
+    for path in base.glob("qagent-*-*"):
+        owner = path.name.split("-")[1]
+        if owner.isdigit() and not alive(int(owner)):
+            found.append(CommandCgroup(path))
+    return found
 
 
 def _own_pids_cgroup() -> Path | None:

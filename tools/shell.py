@@ -17,13 +17,14 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools import sandbox as sandboxes
-from tools.cgroup import DEFAULT_PIDS_MAX, CommandCgroup
+from tools.cgroup import DEFAULT_PIDS_MAX, CommandCgroup, orphaned_groups
 from tools.paths import display_path, resolve_in_workspace
 from tools.shellio import Capture, LiveStream, spill_dir
 from tools.shellparse import interactive_editor
@@ -73,7 +74,7 @@ async def shell(args: ShellArgs, ctx: ToolContext) -> ToolResult:
     if policy == "bwrap" and status.kind != "bwrap":
         return ToolResult(False, sandboxes.notice_text(status, policy) or status.detail,
                           {"exit_code": None, "killed": False, "sandbox": "none"})
-    run_id = uuid.uuid4().hex
+    run_id = f"{os.getpid()}-{uuid.uuid4().hex}"  # the agent's pid: see reap_orphans
     uid, gid = sandboxes.run_as(ctx.root)
     folder = spill_dir(uid, gid)
     launch = sandboxes.prepare(
@@ -251,12 +252,51 @@ class _ProcessTree:
 def marked_pids(run_id: str) -> list[int]:
     """Processes whose environment carries this run's marker (those that escaped the group)."""
     marker = f"{sandboxes.RUN_ID_VAR}={run_id}".encode()
-    found = []
+    return [pid for pid, environ in _environs() if marker in environ]
+
+
+def reap_orphans() -> int:
+    """Kill commands still running for a qagent process that no longer exists; returns how many.
+
+    ``--die-with-parent`` is armed by bwrap itself a few milliseconds after it starts: an agent
+    killed (kill -9) inside that window leaves the command running, unseen by anyone. Each run id
+    starts with the agent's pid, so the next session (``build_agent``) finds and ends them.
+    """
+    killed = 0
+    for group in orphaned_groups(_alive):  # every process of the command, bwrap itself included
+        killed += len(group.pids())
+        group.kill_all()
+        group.remove()
+    prefix = f"{sandboxes.RUN_ID_VAR}=".encode()
+    for pid, environ in _environs():  # where no cgroup could be made
+        for entry in environ:
+            if entry.startswith(prefix):
+                owner = entry[len(prefix):].split(b"-", 1)[0]
+                if owner.isdigit() and not _alive(int(owner)):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                        killed += 1
+                break
+    return killed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _environs() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, environment entries) of every other process we may read (none without procfs)."""
     me = os.getpid()
     try:
         entries = os.listdir("/proc")  # noqa: PTH208 - names only, many entries
     except OSError:  # no procfs (macOS): the process group is all there is
-        return []
+        return
     for entry in entries:
         if not entry.isdigit() or int(entry) == me:
             continue
@@ -265,9 +305,7 @@ def marked_pids(run_id: str) -> list[int]:
                 environ = handle.read()
         except OSError:
             continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry))
-    return found
+        yield int(entry), environ.split(b"\0")
 
 
 def _result(args: ShellArgs, capture: Capture, code: int | None, killed: str | None,

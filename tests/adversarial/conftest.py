@@ -127,16 +127,20 @@ class Ledger:
             ]
         return scanned, leaked
 
-    def orphans(self, grace: float = 3.0) -> list[int]:
+    def orphans(self, grace: float = 3.0) -> list[str]:
+        """Processes still carrying the marker after ``grace`` seconds (then killed), as "pid: cmdline"."""
         deadline = time.monotonic() + grace
         while (alive := pids_with(self.marker)) and time.monotonic() < deadline:
             time.sleep(0.05)
+        found = []
         for pid in alive:  # do not let one failure poison the rest of the run
             try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
+                found.append(f"{pid}: {cmdline!r}")
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, OSError):
                 pass
-        return alive
+        return found
 
 
 def pids_with(token: str) -> list[int]:
@@ -192,5 +196,5 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
                 )
                 + "\n"
             )
-    problems = [*lost, *leaked, *(f"orphan pid {p}" for p in orphans)]
+    problems = [*lost, *leaked, *(f"orphan {p}" for p in orphans)]
     assert not problems, "; ".join(problems)

@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.events import TurnFinished
 from agent.session import OUTCOME_UNKNOWN
 from agent.wiring import build_agent
-from tests.adversarial.advhelpers import turn
+from tests.adversarial.advhelpers import notices, turn
 from tests.adversarial.conftest import pids_with
 from tests.conftest import config_for
 
@@ -148,6 +148,18 @@ CHILD = textwrap.dedent(
 )
 
 
+def _command_started(marker: str) -> bool:
+    """A process of the shell command (not a fork of the agent itself, which shares its command line)."""
+    for pid in pids_with(marker):
+        try:
+            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if not argv0.endswith(b"python") and b"python3" not in argv0:
+            return True
+    return False
+
+
 async def test_sigkill_mid_turn_then_resume_and_undo(
     scripted_server, git_repo: Path, ledger, tmp_path: Path
 ) -> None:
@@ -163,10 +175,12 @@ async def test_sigkill_mid_turn_then_resume_and_undo(
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     deadline = time.monotonic() + 30
-    while not [p for p in pids_with(ledger.marker) if p != proc.pid] and time.monotonic() < deadline:
+    while not _command_started(ledger.marker) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)  # mid-turn: the shell command is running
+        time.sleep(0.01)
+    # Killed the moment the command's process appears: inside the window before bwrap arms
+    # --die-with-parent. Whatever survives must be ended by the next session (reap_orphans).
+    os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert (git_repo / "app.py").read_text() == "VERSION = 2\n"
 
@@ -182,6 +196,7 @@ async def test_sigkill_mid_turn_then_resume_and_undo(
     agent = build_agent(config, git_repo, cont=True)
     events = await turn(agent, "where were we?")
     assert isinstance(events[-1], TurnFinished) and events[-1].text == "resumed fine"
+    ledger.note(reaped_after_crash="ended" in notices(events))
     sent = server.chat_requests()[0]["messages"]
     assert [m["role"] for m in sent[1:]] == ["user", "assistant", "tool", "tool", "assistant", "tool", "user"]
     assert sent[-2]["content"] == OUTCOME_UNKNOWN  # the killed call is flagged, not silently dropped
