@@ -197,6 +197,7 @@ async def test_two_edits_to_one_file_in_one_parallel_batch_never_interleave(
         routing={"mode": "local"},
         permissions={"approval": "full-auto"},
         session={"checkpoints": False},
+        limits={"idle_timeout_s": 30.0},
         context={"pack": False},
     )
     events = await turn(Agent(config, cwd=git_repo), "edit twice")

@@ -30,7 +30,7 @@ def agent_for(
         permissions={"approval": "full-auto"},
         session={"checkpoints": False},
         context={"pack": False},
-        limits={"max_retries": 3, "idle_timeout_s": 1.0, "request_timeout_s": 20.0, **limits},
+        limits={"max_retries": 3, "idle_timeout_s": 10.0, "request_timeout_s": 20.0, **limits},
     )
     return Agent(config, cwd=repo, tools=tools)
 
@@ -66,9 +66,10 @@ OK = {"text": "recovered"}
 async def test_transient_faults_are_retried_then_succeed(
     scripted_server, git_repo: Path, fault: dict, min_wait: float
 ) -> None:
+    idle = 1.0 if fault["fault"] == "stall" else 10.0
     server = scripted_server([fault, OK], dialect="vllm")
     started = time.monotonic()
-    events = await turn(agent_for(git_repo, local=server), "hi")
+    events = await turn(agent_for(git_repo, local=server, idle_timeout_s=idle), "hi")
     elapsed = time.monotonic() - started
     assert finished(events).stop_reason == "completed" and finished(events).text == "recovered"
     assert len(server.chat_requests()) == 2 and "retrying in" in notices(events)

@@ -13,6 +13,9 @@ from tests.conftest import config_for
 
 
 def agent_for(repo: Path, server: Any, **sections: Any) -> Agent:
+    # A generous idle timeout: a loaded CI machine must not turn a slow reply into a retry that
+    # shifts the script (stalls are tested in test_http.py).
+    sections["limits"] = {"idle_timeout_s": 30.0, **sections.get("limits", {})}
     config = config_for(
         repo,
         local=server,

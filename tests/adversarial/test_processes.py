@@ -83,6 +83,7 @@ async def test_interrupt_during_each_command_keeps_the_session_going(
         routing={"mode": "local"},
         permissions={"approval": "full-auto"},
         session={"checkpoints": False},
+        limits={"idle_timeout_s": 30.0},
         context={"pack": False},
     )
     agent = Agent(config, cwd=git_repo)
