@@ -71,7 +71,6 @@ class Ledger:
     kept: dict[Path, tuple[bytes, list[bytes]]] = field(default_factory=dict)
     watched: list[ScriptedServer] = field(default_factory=list)
     silenced: list[ScriptedServer] = field(default_factory=list)
-    extra_canaries: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     settled: list[str] = field(default_factory=list)
     settled_count: int = 0
@@ -113,13 +112,16 @@ class Ledger:
         return lost
 
     def leaks(self) -> tuple[int, list[str]]:
-        canaries = [*CANARIES.values(), *self.extra_canaries]
         scanned, leaked = 0, []
         for server in self.watched:
             for request in server.requests:
                 scanned += 1
                 wire = json.dumps(request)
-                leaked += [f"{name} in {request['path']}" for name in canaries if name in wire]
+                leaked += [
+                    f"the {name} canary in {request['path']}"
+                    for name, value in CANARIES.items()
+                    if value in wire
+                ]
         for server in self.silenced:
             scanned += 1
             leaked += [
