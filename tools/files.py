@@ -52,7 +52,8 @@ class ReadFileArgs(BaseModel):
 @tool(kind="read")
 def read_file(args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
     """Read a text file. Lines come numbered ("   12\\tcode"); the numbers are not part of the file.
-    Long files are returned in pages: use offset/limit to read further. Binary files are refused."""
+    Long files are returned in pages: use offset/limit to read further. Binary files and secret files
+    (.env, private keys) are refused."""
     path = resolve_in_workspace(ctx.root, args.path)
     rel = display_path(ctx.root, path)
     doc, data = load_existing(ctx.root, path, args.path)
