@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools import ToolContext, ToolResult, tool
-from tools.web import check_url, fence_untrusted, is_loopback, refuse_in_local_only
+from tools.web import check_url, fence_untrusted, is_loopback, refuse_in_local_only, secret_in_url
 
 CHROMIUM_FLAGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -89,7 +89,7 @@ async def browser(args: BrowserArgs, ctx: ToolContext) -> ToolResult:
     urls = [check_url(args.url),
             *(check_url(a.url) for a in args.actions if a.action == "navigate" and a.url)]
     for url in urls:
-        refusal = refuse_in_local_only(ctx.config, url)
+        refusal = refuse_in_local_only(ctx.config, url) or secret_in_url(url)
         if refusal:
             return ToolResult(False, f"browser: {refusal}", {"url": url})
     try:

@@ -76,9 +76,9 @@ async def web_fetch(args: WebFetchArgs, ctx: ToolContext) -> ToolResult:
     local_only = refuse_in_local_only(ctx.config, url)
     if local_only:
         return ToolResult(False, local_only, {"url": url})
-    if redact(url) != url:  # the classic exfiltration: an injected page asks for ?key=<your token>
-        return ToolResult(False, "not fetched: the URL contains what looks like a secret (an API key or "
-                          "token); secrets are never sent to web addresses", {"url": redact(url)})
+    secret = secret_in_url(url)
+    if secret:
+        return ToolResult(False, secret, {"url": redact(url)})
     limits = _limits(ctx.config)
     try:
         fetched = await asyncio.wait_for(download(url, limits, ctx.config), timeout=limits[0])
@@ -118,6 +118,17 @@ def check_url(url: str) -> str:
 def is_loopback(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def secret_in_url(url: str) -> str | None:
+    """Why a URL is refused for carrying a secret (None: it carries none).
+
+    The classic exfiltration: an injected page asks the model to open ``…?key=<your token>``.
+    """
+    if redact(url) == url:
+        return None
+    return ("not fetched: the URL contains what looks like a secret (an API key or token); secrets are "
+            "never sent to web addresses")
 
 
 def refuse_in_local_only(config: AgentConfig | None, url: str) -> str | None:
