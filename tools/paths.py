@@ -64,8 +64,17 @@ def open_parent_dir(root: Path, resolved: Path, *, create: bool = False) -> tupl
             except FileNotFoundError:
                 if not create:
                     raise
-                os.mkdir(part, 0o777, dir_fd=fd)
-                next_fd = os.open(part, flags, dir_fd=fd)
+                try:
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                except FileExistsError:
+                    pass  # a parallel write into the same new folder made it first
+                try:
+                    next_fd = os.open(part, flags, dir_fd=fd)
+                except OSError:  # what appeared there is a symlink or a file
+                    raise ToolRetry(
+                        f"{display_path(real_root, resolved)}: {part!r} is not a plain directory; "
+                        "refusing to write through it"
+                    ) from None
             except OSError:  # ELOOP (a symlink) or ENOTDIR
                 raise ToolRetry(
                     f"{display_path(real_root, resolved)}: {part!r} is not a plain directory "

@@ -244,3 +244,17 @@ async def test_disk_full_during_a_write_leaves_the_original_intact(full_disk: Pa
         assert not result.ok and "space" in result.text.lower(), (tool, result.text)
     leftovers = [p.name for p in full_disk.iterdir() if p.name != "data.txt"]
     assert leftovers == []  # no half-written temp files left to fill the disk
+
+
+def test_parallel_writes_into_one_new_folder_all_land(git_repo: Path) -> None:
+    """Tools run concurrently: two writes creating the same missing folder must both succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tools import textio
+
+    for round_ in range(20):
+        folder = git_repo / f"new{round_}" / "deeper"
+        targets = [folder / f"{i}.txt" for i in range(16)]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda p: textio.atomic_write(git_repo, p, p.name.encode()), targets))
+        assert sorted(p.read_bytes() for p in targets) == sorted(p.name.encode() for p in targets)
