@@ -45,7 +45,7 @@ class ContextWindow:
     def repo_map(self) -> Any:
         """One RepoMap per session (warm updates cost ~60 ms; a new one re-reads its index), or None
         outside git."""
-        if self._repo_map is None and (self.agent.cwd / ".git").exists():
+        if self._repo_map is None and self.agent.config.context.pack and (self.agent.cwd / ".git").exists():
             from agent.context.repomap import RepoMap
 
             self._repo_map = RepoMap(self.agent.cwd)

@@ -206,7 +206,8 @@ class Agent:
                 await self.mcp.attach(self.toolset, emit)
             await self.context.prepare(prompt)
             signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
-            await asyncio.to_thread(repo_signals, signals, self.cwd, self.context.repo_map())
+            if self._routing_is_open(signals):
+                await asyncio.to_thread(repo_signals, signals, self.cwd, self.context.repo_map())
             from agent.architect import run_architect, wants_architect
 
             if wants_architect(self, signals):
@@ -237,6 +238,13 @@ class Agent:
             prompt_tokens=self.total.prompt_tokens, completion_tokens=self.total.completion_tokens,
             cache_hit_tokens=self.total.cache_hit_tokens, cost_usd=round(self.total_cost, 6),
             saved_vs_remote_usd=round(self.saved_vs_remote, 6))))
+
+    def _routing_is_open(self, signals: StepSignals) -> bool:
+        """Whether repository signals can change the route (auto routing, no override, packing on):
+        building the repo map for a pinned route would be wasted work (batch tasks, --route local)."""
+        if not self.config.context.pack or signals.model_override or self.router.pinned:
+            return False
+        return (signals.route_override or self.config.routing.mode) == "auto"
 
     async def _steps(self, signals: StepSignals, emit: Any, fixed: RouteDecision | None = None,
                      max_steps: int | None = None) -> tuple[str, str]:
