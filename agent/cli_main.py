@@ -141,6 +141,10 @@ def register(app: typer.Typer) -> None:
         signals = StepSignals(prompt=prompt, images=bool(image), model_override=model, route_override=route_,
                               mode_override=mode)
         repo_signals(signals, workspace)
+        local = config.models.get(config.routing.local)
+        if config.context.pack and local is not None and (workspace / ".git").exists():
+            # The loop packs the repository into the local model's requests; packs fill their budget.
+            signals.pack_tokens = min(config.context.local_pack_tokens, local.context_window // 4)
         decision = Router(config, workspace).decide(signals)
         if as_json:
             print(json.dumps({"model": decision.model, "mode": decision.mode, "reason": decision.reason,
