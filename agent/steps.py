@@ -20,6 +20,7 @@ from agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallSta
 from agent.gitops import CheckpointError
 from agent.messages import Message, ToolCall
 from agent.permissions import ApprovalDecision, ApprovalRequest
+from agent.untrusted import fence_if_injected
 from tools import ToolContext, ToolResult, execute
 
 if TYPE_CHECKING:
@@ -132,9 +133,11 @@ class ToolRunner:
         started = time.monotonic()
         tool = self.agent.toolset.get(call.name)
         result = await execute(tool, call.name, call.arguments, self._context(call), known=self.agent.toolset.names())
-        if result.ok and tool is not None and tool.kind in ("read", "edit"):
-            # Nested AGENTS.md files reach the model the first time it touches a path under them.
-            text = self.agent.instructions.annotate(call.name, _loose_args(call.arguments), result.text)
+        if tool is not None:
+            text = fence_if_injected(call.name, result.text)
+            if result.ok and tool.kind in ("read", "edit"):
+                # Nested AGENTS.md files reach the model the first time it touches a path under them.
+                text = self.agent.instructions.annotate(call.name, _loose_args(call.arguments), text)
             result = ToolResult(result.ok, text, result.data)
         duration = time.monotonic() - started
         self._finish(call, result, duration)
