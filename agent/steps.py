@@ -65,7 +65,7 @@ class ToolRunner:
             self._flush()
             return StepOutcome()
         limit = self.agent.config.limits.max_tool_calls_per_reply
-        runnable: list[tuple[ToolCall, dict[str, Any]]] = []
+        runnable: list[ToolCall] = []
         for position, call in enumerate(calls):
             if position >= limit:
                 self._finish(call, ToolResult(False, f"not executed: at most {limit} tool calls run per reply; "
@@ -75,15 +75,14 @@ class ToolRunner:
             if verdict is not None:
                 self._finish(call, verdict, 0.0)
             else:
-                runnable.append((call, _loose_args(call.arguments)))
-        results = await asyncio.gather(*(self._execute(call) for call, _ in runnable))
+                runnable.append(call)
+        results = await asyncio.gather(*(self._execute(call) for call in runnable))
         self._flush()
-        outcome = StepOutcome()
-        for (call, _), (result, _duration) in zip(runnable, results):
+        outcome = StepOutcome(repeated=self._repetition())
+        for call, result in zip(runnable, results, strict=True):
             tool = self.agent.toolset.get(call.name)
             if tool is not None and tool.kind == "edit" and not result.ok:
                 outcome.failed_edits += 1
-        outcome.repeated = self._repetition(calls)
         return outcome
 
     async def _consent(self, call: ToolCall) -> ToolResult | None:
@@ -129,7 +128,7 @@ class ToolRunner:
         return ToolContext(root=self.agent.cwd, session=self.agent.tool_session, config=self.agent.config,
                            call_id=call.id, emit=self.emit)
 
-    async def _execute(self, call: ToolCall) -> tuple[ToolResult, float]:
+    async def _execute(self, call: ToolCall) -> ToolResult:
         started = time.monotonic()
         tool = self.agent.toolset.get(call.name)
         result = await execute(tool, call.name, call.arguments, self._context(call), known=self.agent.toolset.names())
@@ -141,7 +140,7 @@ class ToolRunner:
             result = ToolResult(result.ok, text, result.data)
         duration = time.monotonic() - started
         self._finish(call, result, duration)
-        return result, duration
+        return result
 
     def _finish(self, call: ToolCall, result: ToolResult, duration: float) -> None:
         if self.open_calls.pop(call.id, None) is None:
@@ -165,7 +164,7 @@ class ToolRunner:
             self.agent._append(Message(role="tool", tool_call_id=call_id, name=call.name, content=text))
         self.order.clear()
 
-    def _repetition(self, calls: Sequence[ToolCall]) -> str:
+    def _repetition(self) -> str:
         """The same failing call N times in a row is a doom loop: stop it."""
         limit = self.agent.config.limits.repeat_limit
         recent = self.history[-limit:]
