@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.architect import run_architect, wants_architect
+from agent.autocommit import commit_turn
 from agent.config import AgentConfig, load_config
 from agent.context_window import ContextWindow
 from agent.events import (
@@ -208,8 +210,6 @@ class Agent:
             signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
             if self._routing_is_open(signals):
                 await asyncio.to_thread(repo_signals, signals, self.cwd, self.context.repo_map())
-            from agent.architect import run_architect, wants_architect
-
             if wants_architect(self, signals):
                 final_text, stop = await run_architect(self, signals, emit)
             else:
@@ -231,8 +231,6 @@ class Agent:
             if getattr(hook, "error", None):
                 emit(Notice(level="warning", text=hook.error))
         if stop == "completed" and self.config.session.auto_commit and self.checkpointer is not None:
-            from agent.autocommit import commit_turn
-
             await commit_turn(self, prompt, emit)
         emit(TurnFinished(stop_reason=stop, text=final_text, usage_total=UsageTotal(
             prompt_tokens=self.total.prompt_tokens, completion_tokens=self.total.completion_tokens,
