@@ -120,7 +120,7 @@ class ContextWindow:
         """One plain request: the local model when usable (free, private), else the remote one."""
         router = self.agent.router
         for name in (router.local, router.remote):
-            if name in self.agent.config.models and router._usable(name) is None:
+            if name in self.agent.config.models and router.why_unusable(name) is None:
                 provider = self.agent._provider(name)
                 text: list[str] = []
                 from agent.events import TextDelta

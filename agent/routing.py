@@ -99,7 +99,7 @@ class Router:
     def remote(self) -> str:
         return self.config.routing.remote
 
-    def _usable(self, name: str) -> str | None:
+    def why_unusable(self, name: str) -> str | None:
         """Why ``name`` cannot be used right now, or None."""
         if name not in self.config.models:
             return f"no [models.{name}] entry"
@@ -131,7 +131,7 @@ class Router:
         privacy = self.config.routing.privacy == "local-only"
         explicit = s.model_override or self.pinned
         if explicit:
-            blocked = self._usable(explicit) if explicit in self.config.models else f"no [models.{explicit}] entry"
+            blocked = self.why_unusable(explicit) if explicit in self.config.models else f"no [models.{explicit}] entry"
             if blocked and (privacy or explicit not in self.config.models):
                 return local, f"{explicit} is not usable ({blocked}), using {local}"
             return explicit, f"you chose {explicit}"
@@ -144,7 +144,7 @@ class Router:
             wanted = "local"
         if wanted in ("local", "remote"):
             target = local if wanted == "local" else remote
-            blocked = self._usable(target)
+            blocked = self.why_unusable(target)
             if blocked:
                 other = remote if target == local else local
                 return other, f"you asked for {wanted} but {target} is unusable ({blocked})"
@@ -153,8 +153,8 @@ class Router:
 
     def _auto(self, s: StepSignals, tokens: int) -> tuple[str, str]:
         local, remote = self.local, self.remote
-        remote_blocked = self._usable(remote)
-        local_blocked = self._usable(local)
+        remote_blocked = self.why_unusable(remote)
+        local_blocked = self.why_unusable(local)
         if local_blocked and not remote_blocked:
             return remote, f"{local} is unusable ({local_blocked})"
         if s.images:
@@ -209,7 +209,7 @@ class Router:
 
     def architect_reason(self, s: StepSignals) -> str | None:
         """Why this task suits architect/editor (repository scale or many files), when both models work."""
-        if self._usable(self.local) or self._usable(self.remote):
+        if self.why_unusable(self.local) or self.why_unusable(self.remote):
             return None
         if FORCE_REMOTE.search(s.prompt) or FORCE_LOCAL.search(s.prompt):
             return None
@@ -228,7 +228,7 @@ class Router:
         if signals.model_override:
             return None
         for name in (self.local, self.remote):
-            if name not in tried and self._usable(name) is None:
+            if name not in tried and self.why_unusable(name) is None:
                 return self._decision(name, failed.mode, f"fallback: {failed.model} failed ({kind})",
                                       failed.est_tokens)
         return None
