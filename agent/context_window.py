@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from agent.compaction import Pinned, compact, should_compact
 from agent.events import Notice
 from agent.messages import Message
 
@@ -95,21 +96,20 @@ class ContextWindow:
         entry = self.agent.config.model_entry(name)
         return max(1024, entry.context_window - entry.max_output_tokens - self.pack_sizes.get(name, 0))
 
-    def conversation_tokens(self, name: str) -> int:
-        dialect = self.agent.config.model_entry(name).dialect
-        return sum(count(m.content, dialect) + count(m.reasoning or "", dialect)
-                   + sum(count(c.arguments, dialect) for c in m.tool_calls) + 4 for m in self.agent.messages)
-
     async def maybe_compact(self, name: str, emit: Any, *, force: bool = False) -> bool:
+        """Compact when the conversation fills ``compact_threshold`` of the room the window leaves it,
+        counted the way compaction itself counts (tool-call names and images included)."""
         room = self.room_for_conversation(name)
-        threshold = self.agent.config.context.compact_threshold
-        if not force and self.conversation_tokens(name) < threshold * room:
-            return False
-        from agent.compaction import Pinned, compact
-
         dialect = self.agent.config.model_entry(name).dialect
+
+        def counter(text: str) -> int:
+            return count(text, dialect)
+
+        if not force and not should_compact(self.agent.messages, room, counter,
+                                            self.agent.config.context.compact_threshold):
+            return False
         touched = self.agent.changed_files()
-        result = await compact(list(self.agent.messages), window=room, count_tokens=lambda t: count(t, dialect),
+        result = await compact(list(self.agent.messages), window=room, count_tokens=counter,
                                summarise=self.summarise, pinned=Pinned(touched_files=touched))
         self.agent.messages[:] = result.messages
         self.agent._call_hooks("replace_conversation", result.messages)
