@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.config import AgentConfig
+from agent.context.tokens import count_tokens
 from agent.events import RouteDecided
 from agent.messages import Message
 
@@ -67,12 +68,6 @@ class StepSignals:
     files_involved: list[str] = field(default_factory=list)
 
 
-def estimate_tokens(text: str) -> int:
-    from agent.context.tokens import count_tokens
-
-    return count_tokens(text)
-
-
 def mentioned_paths(prompt: str, root: Path) -> list[str]:
     """Paths the prompt names that exist in the workspace."""
     found = []
@@ -118,10 +113,10 @@ class Router:
 
     # ------------------------------------------------------------------ deciding
     def decide(self, signals: StepSignals, conversation: list[Message] | None = None) -> RouteDecision:
-        tokens = signals.pack_tokens + sum(estimate_tokens(m.content) + estimate_tokens(m.reasoning or "")
+        tokens = signals.pack_tokens + sum(count_tokens(m.content) + count_tokens(m.reasoning or "")
                                            for m in conversation or [])
         if not conversation:
-            tokens += estimate_tokens(signals.prompt)
+            tokens += count_tokens(signals.prompt)
         name, reason = self._choose_model(signals, tokens)
         mode, why_mode = self._choose_mode(signals, name)
         return self._decision(name, mode, f"{reason}; {why_mode}", tokens)
