@@ -2,9 +2,16 @@
 
 One file per repository in the user cache dir (platformdirs). An entry is trusted while the
 file's (mtime, size) match; when they differ the content hash decides, so a ``touch`` or a
-``git checkout`` that restores the same bytes costs a hash, not a parse. Like git's index, entries
-whose mtime is within two seconds of the last save are "racily clean" and re-hashed once.
-A cold build parses on every core with a process pool; later updates parse only changed files.
+``git checkout`` that restores the same bytes costs a hash, not a parse.
+
+Racy timestamps (git's "racy clean" problem): a file rewritten with the same size within the same
+timestamp tick as the version we read keeps its mtime, so the stamp alone would hide the change.
+A file whose mtime is that close to the moment we read it is recorded with a smudged stamp, which
+never matches: the next update hashes it again (a hash, not a parse, unless it really changed) and
+then records the real stamp. Only files written moments before an update pay that one extra hash.
+
+A cold build parses on every core with a process pool; later updates hash in-process and parse
+only files whose bytes changed.
 """
 
 from __future__ import annotations
@@ -27,17 +34,23 @@ from typing import Any, NamedTuple
 from agent.context import workspace
 from agent.context.tags import compile_language, extract_tags, language_for
 
-FORMAT = 3
+FORMAT = 4
 BINARY, GENERATED, SECRET, LARGE, UNSCANNED = 1, 2, 4, 8, 16
 EXCLUDED = BINARY | GENERATED | SECRET | LARGE
 """UNSCANNED marks a non-source file known by (mtime, size) only: the packer checks its content
 (binary, generated, secret) when it reads it, so a cold build never reads files the map ignores."""
 MAX_PARSE_BYTES = 1_000_000
 """Bigger files are data or generated code: recorded, never parsed or packed."""
-RACY_NS = 2_000_000_000
+RACY_NS, RACY_COARSE_NS = 100_000_000, 2_000_000_000
+"""How close to the read an mtime makes a file racy: one timestamp tick plus clock slack.
+Sub-second stamps (ext4, btrfs, xfs, tmpfs, APFS, NTFS, exFAT) tick in at most 10 ms; whole-second
+stamps (FAT's 2 s, ext3, HFS+) need the coarse window."""
+SMUDGED = -1
+"""The mtime recorded for a racily clean file: matches no stat, so the next update re-hashes it."""
 SAVE_AFTER_PARSES, SAVE_EVERY_S = 20, 30.0
-POOL_THRESHOLD = 48
-"""Below this many files to scan, a process pool costs more than it saves."""
+POOL_BYTES = {"fork": 256 << 10, "spawn": 8 << 20}
+"""Bytes to parse below which a process pool costs more than it saves: a forked worker starts in
+milliseconds, a spawned one (needed once threads run) imports Python and tree-sitter first."""
 
 Defs = tuple[tuple[str, int, str, str], ...]
 """(name, line, category, signature) per definition."""
@@ -91,35 +104,43 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _scan(root: str, rel: str, old_digest: str | None) -> tuple[str, str, Analysis | None]:
-    """Hash a file; analyse it only when the content differs from what the cache holds."""
-    with open(os.path.join(root, rel), "rb") as handle:  # noqa: PTH118
-        data = handle.read()
-    digest = content_digest(data)
-    if digest == old_digest:
-        return rel, digest, None
-    return rel, digest, analyse(rel, data)
+def read_file(root: str, rel: str) -> bytes:
+    with open(os.path.join(root, rel), "rb") as handle:  # noqa: PTH118 - hot path
+        return handle.read()
 
 
-def _scan_batch(root: str, items: list[tuple[str, str | None]]) -> list[tuple[str, str, Analysis | None]]:
+def _parse_batch(root: str, rels: list[str]) -> list[tuple[str, str, Analysis]]:
+    """(path, digest, analysis) of each file; runs in a worker or inline."""
     out = []
-    for rel, old in items:
+    for rel in rels:
         try:
-            out.append(_scan(root, rel, old))
+            data = read_file(root, rel)
         except OSError:
             continue  # vanished or unreadable between stat and read: simply not indexed
+        out.append((rel, content_digest(data), analyse(rel, data)))
     return out
 
 
+def start_method() -> str:
+    """fork when no other thread runs (a thread holding a lock at fork time could deadlock the child)."""
+    return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+
+
 def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
-    """``fn(*args, batch)`` for each batch on every core; fork when no threads could deadlock it."""
+    """``fn(*args, batch)`` for each batch on every core."""
     if len(batches) <= 1:
         return [fn(*args, b) for b in batches]
-    method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
     workers = min(len(batches), os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method())) as pool:
         futures = [pool.submit(fn, *args, b) for b in batches]
         return [f.result() for f in futures]
+
+
+def stamp_of(st: os.stat_result, read_ns: int) -> int:
+    """The mtime to record for a file read after ``read_ns``, or SMUDGED when it is racily clean."""
+    mtime = st.st_mtime_ns
+    window = RACY_COARSE_NS if mtime % 1_000_000_000 == 0 else RACY_NS
+    return SMUDGED if mtime > read_ns - window else mtime
 
 
 def _stamps(paths: list[str]) -> list[int]:
@@ -154,6 +175,24 @@ def default_cache_dir(root: Path) -> Path:
     return Path(platformdirs.user_cache_dir("qagent")) / "repomap" / f"{Path(real).name}-{key}"
 
 
+class Listing(NamedTuple):
+    """The files to index, split by whether a grammar handles them, with the stamps that date it."""
+
+    watched: list[str]
+    stamps: list[int]
+    files: list[str]
+    code: list[str]
+    file_set: frozenset[str]
+    code_set: frozenset[str]
+    other_set: frozenset[str]
+
+    @classmethod
+    def of(cls, files: list[str], watched: list[str], stamps: list[int]) -> Listing:
+        code = [rel for rel in files if language_for(rel)]
+        file_set, code_set = frozenset(files), frozenset(code)
+        return cls(watched, stamps, files, code, file_set, code_set, file_set - code_set)
+
+
 @dataclass
 class UpdateStats:
     parsed: list[str] = field(default_factory=list)
@@ -181,7 +220,7 @@ class TagCache:
         self.settings: dict[str, Any] = {}
         """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
         self.dirty = False
-        self._listed: tuple[list[str], list[int], list[str]] | None = None
+        self._listed: Listing | None = None
         self._unsaved = 0
         self._load()
 
@@ -240,42 +279,33 @@ class TagCache:
         half of a typical tree); packs need every text file and use the full scan.
         """
         start = time.perf_counter()
+        read_ns = time.time_ns()  # before any stat or read: what stamp_of measures racy files by
         stats = UpdateStats()
-        wanted = self._listing()
-        if code_only:
-            wanted = [rel for rel in wanted if language_for(rel)]
-        racy_before = self.saved_ns - RACY_NS
-        todo: list[tuple[str, str | None]] = []
-        stat_of: dict[str, os.stat_result] = {}
+        listing = self._listing()
+        wanted = listing.code if code_only else listing.files
+        todo: list[tuple[str, os.stat_result]] = []
+        missing: list[str] = []
         prefix = str(self.root) + os.sep
-        for rel in wanted:
+        known = self.files.get
+        stat = os.stat
+        for rel in wanted:  # the hot loop of every refresh: one stat per file, nothing else
             try:
-                st = os.stat(prefix + rel)  # noqa: PTH116 - the hot loop of every refresh
+                st = stat(prefix + rel)
             except OSError:
+                missing.append(rel)
                 continue
-            if st.st_mode & 0o170000 != 0o100000:
-                continue  # not a regular file (submodule directory, socket...)
-            stat_of[rel] = st
-            old = self.files.get(rel)
-            if (
-                old
-                and old.mtime_ns == st.st_mtime_ns
-                and old.size == st.st_size
-                and (old.mtime_ns < racy_before)
-            ):
-                continue
-            lang = language_for(rel)
-            if st.st_size > MAX_PARSE_BYTES or lang is None:
-                if old and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
-                    continue
-                flags = LARGE if st.st_size > MAX_PARSE_BYTES else UNSCANNED
-                entry = Entry(st.st_mtime_ns, st.st_size, "", self.generation + 1, None, flags, (), (), -1)
-                self._put(rel, entry, stats)
-                continue
-            todo.append((rel, old.digest if old else None))
-        self._scan(todo, stat_of, stats)
-        gone = [r for r in self.files if r not in stat_of and (not code_only or language_for(r))]
-        for rel in gone:
+            old = known(rel)
+            if old is None or old.mtime_ns != st.st_mtime_ns or old.size != st.st_size:
+                if st.st_mode & 0o170000 == 0o100000:
+                    todo.append((rel, st))
+                else:
+                    missing.append(rel)  # not a regular file (submodule directory, socket...)
+        self._absorb(todo, read_ns, stats)
+        stale = self.files.keys() - (listing.code_set if code_only else listing.file_set)
+        if code_only:
+            stale = {rel for rel in stale - listing.other_set if language_for(rel)}
+        stale.update(rel for rel in missing if rel in self.files)
+        for rel in sorted(stale):
             del self.files[rel]
             stats.removed.append(rel)
         if stats.changed:
@@ -285,20 +315,64 @@ class TagCache:
         stats.seconds = time.perf_counter() - start
         return stats
 
-    def _listing(self) -> list[str]:
+    def _absorb(self, todo: list[tuple[str, os.stat_result]], read_ns: int, stats: UpdateStats) -> None:
+        """Entries for files whose stamp changed: hash what may be unchanged, parse the rest."""
+        gen = self.generation + 1
+        root = str(self.root)
+        parse: list[tuple[str, os.stat_result]] = []
+        for rel, st in todo:
+            old = self.files.get(rel)
+            if st.st_size > MAX_PARSE_BYTES or language_for(rel) is None:
+                flags = LARGE if st.st_size > MAX_PARSE_BYTES else UNSCANNED
+                self._put(rel, Entry(st.st_mtime_ns, st.st_size, "", gen, None, flags, (), (), -1), stats)
+            elif old is not None and old.digest and old.size == st.st_size:
+                try:  # a touch, a checkout restoring the same bytes, or a racily clean file
+                    digest = content_digest(read_file(root, rel))
+                except OSError:
+                    continue
+                if digest != old.digest:
+                    parse.append((rel, st))
+                    continue
+                stats.hashed += 1
+                stamp = stamp_of(st, read_ns)
+                if stamp != old.mtime_ns:
+                    self.files[rel] = old._replace(mtime_ns=stamp)
+                    self.dirty = True
+            else:
+                parse.append((rel, st))
+        stat_of = dict(parse)
+        for rel, digest, (lang, flags, defs, refs) in self._parse(parse):
+            st = stat_of[rel]
+            stats.hashed += 1
+            entry = Entry(stamp_of(st, read_ns), st.st_size, digest, gen, lang, flags, defs, refs, -1)
+            self._put(rel, entry, stats)
+
+    def _parse(self, todo: list[tuple[str, os.stat_result]]) -> list[tuple[str, str, Analysis]]:
+        """Analyses sorted by path: inline for a few files, on every core for many."""
+        rels = [rel for rel, _ in todo]
+        method = start_method()
+        if sum(st.st_size for _, st in todo) < POOL_BYTES[method] or (os.cpu_count() or 1) < 2:
+            return _parse_batch(str(self.root), rels)
+        if method == "fork":
+            for lang in {language_for(rel) for rel in rels} - {None}:
+                compile_language(lang)  # once here, inherited by the forked workers
+        nbatches = max(2, len(rels) // 64)
+        batches = [rels[i::nbatches] for i in range(nbatches)]
+        return sorted(r for batch in run_parallel(_parse_batch, batches, str(self.root)) for r in batch)
+
+    def _listing(self) -> Listing:
         """``workspace.list_files``, reused while no directory, ignore file or git index changed.
 
         Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm``
         rewrite the index; so a signature of those mtimes tells when git must be asked again.
         """
-        if self._listed is not None:
-            watched, stamps, files = self._listed
-            if watched and _stamps(watched) == stamps:
-                return files
+        old = self._listed
+        if old is not None and old.watched and _stamps(old.watched) == old.stamps:
+            return old
         files = workspace.list_files(self.root)
         watched = self._watched(files)
-        self._listed = (watched, _stamps(watched), files)
-        return files
+        self._listed = Listing.of(files, watched, _stamps(watched))
+        return self._listed
 
     def _watched(self, files: list[str]) -> list[str]:
         git_dir = self.root / ".git"
@@ -313,28 +387,6 @@ class TagCache:
     def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:
         self.files[rel] = entry
         stats.parsed.append(rel)
-
-    def _scan(
-        self, todo: list[tuple[str, str | None]], stat_of: dict[str, os.stat_result], stats: UpdateStats
-    ) -> None:
-        if not todo:
-            return
-        for lang in {language_for(rel) for rel, _ in todo} - {None}:
-            compile_language(lang)  # once here, inherited by forked workers and reused by warm updates
-        nbatches = 1 if len(todo) < POOL_THRESHOLD else max(2, len(todo) // 64)
-        batches = [todo[i::nbatches] for i in range(nbatches)]
-        results = [r for batch in run_parallel(_scan_batch, batches, str(self.root)) for r in batch]
-        gen = self.generation + 1
-        for rel, digest, analysis in sorted(results):
-            st = stat_of[rel]
-            stats.hashed += 1
-            old = self.files.get(rel)
-            if analysis is None and old is not None:  # same bytes: refresh the stamp only
-                self.files[rel] = old._replace(mtime_ns=st.st_mtime_ns, size=st.st_size)
-                self.dirty = True
-                continue
-            lang, flags, defs, refs = analysis if analysis else (None, 0, (), ())
-            self._put(rel, Entry(st.st_mtime_ns, st.st_size, digest, gen, lang, flags, defs, refs, -1), stats)
 
     def set_scanned(self, rel: str, digest: str, flags: int) -> None:
         """Record what reading an UNSCANNED file found (the packer reads it anyway)."""
