@@ -300,7 +300,7 @@ class TagCache:
                     todo.append((rel, st))
                 else:
                     missing.append(rel)  # not a regular file (submodule directory, socket...)
-        self._absorb(todo, read_ns, stats)
+        self._absorb(todo, listing.code_set, read_ns, stats)
         stale = self.files.keys() - (listing.code_set if code_only else listing.file_set)
         if code_only:
             stale = {rel for rel in stale - listing.other_set if language_for(rel)}
@@ -315,14 +315,16 @@ class TagCache:
         stats.seconds = time.perf_counter() - start
         return stats
 
-    def _absorb(self, todo: list[tuple[str, os.stat_result]], read_ns: int, stats: UpdateStats) -> None:
+    def _absorb(
+        self, todo: list[tuple[str, os.stat_result]], code: frozenset[str], read_ns: int, stats: UpdateStats
+    ) -> None:
         """Entries for files whose stamp changed: hash what may be unchanged, parse the rest."""
         gen = self.generation + 1
         root = str(self.root)
         parse: list[tuple[str, os.stat_result]] = []
         for rel, st in todo:
             old = self.files.get(rel)
-            if st.st_size > MAX_PARSE_BYTES or language_for(rel) is None:
+            if st.st_size > MAX_PARSE_BYTES or rel not in code:
                 flags = LARGE if st.st_size > MAX_PARSE_BYTES else UNSCANNED
                 self._put(rel, Entry(st.st_mtime_ns, st.st_size, "", gen, None, flags, (), (), -1), stats)
             elif old is not None and old.digest and old.size == st.st_size:

@@ -78,6 +78,7 @@ class RepoMap:
         self._block_tokens: dict[tuple[object, ...], int] = {}
         self._names: tuple[set[str], dict[str, list[str]]] | None = None
         self._blocks: dict[tuple[object, ...], str] = {}
+        self._zeros: list[RankedFile] | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -87,7 +88,7 @@ class RepoMap:
         self.root, self.cache, self.entries, self._weights = Path(), None, entries, weights
         self.graph, self.terms, self.df = RefGraph(), {}, Counter()
         self.last_update, self._synced, self._block_tokens, self._names = None, True, {}, None
-        self._blocks, self._lock = {}, threading.RLock()
+        self._blocks, self._zeros, self._lock = {}, None, threading.RLock()
         self._reindex(set(entries))
         return self
 
@@ -140,7 +141,7 @@ class RepoMap:
                 self.terms[path] = new
                 self.df.update(new[0] | new[1])
             if (old is None) != (path not in self.terms):
-                self._names = None  # the file set changed: rebuild the name index on next use
+                self._names = self._zeros = None  # the file set changed: rebuild on next use
 
     def mentions(self, text: str, mentioned: Iterable[str] = ()) -> q.Mentions:
         if self._names is None:
@@ -172,17 +173,26 @@ class RepoMap:
         total = sum(personal.values()) or 1.0
         teleport = (1 - w.alpha) / total
         penalty = 1.0 if m.mentions_tests else w.test_penalty
+        terms = self.terms
+        scores = {path: score for path, score in pr.items() if path in terms}
+        for path, value in personal.items():
+            scores[path] = scores.get(path, teleport * value) + w.direct / total * value
         ranked = []
-        direct = w.direct / total
-        for path in self.terms:
-            score = pr.get(path)
-            if score is None:
-                score = teleport * personal.get(path, 0.0)
-            if direct:
-                score += direct * personal.get(path, 0.0)
-            ranked.append(RankedFile(path, score * penalty if is_test_path(path) else score))
+        for path, score in scores.items():
+            if is_test_path(path):
+                score *= penalty
+            if score > 0:
+                ranked.append(RankedFile(path, score))
         ranked.sort(key=lambda r: (-r.score, r.path))
+        # Every other file scores 0 and follows in path order (kept sorted: a warm rank stays cheap).
+        positive = {r.path for r in ranked}
+        ranked += [r for r in self._zero_ranked() if r.path not in positive]
         return ranked
+
+    def _zero_ranked(self) -> list[RankedFile]:
+        if self._zeros is None:
+            self._zeros = [RankedFile(path, 0.0) for path in sorted(self.terms)]
+        return self._zeros
 
     def _personalisation(
         self, m: q.Mentions, focus: Iterable[str], edited: Iterable[str], w: Weights
@@ -235,32 +245,34 @@ class RepoMap:
             ranking = self.rank(focus_files, mentioned, edited, query)
         skip = set(exclude)
         idents = self.mentions(query, mentioned).identifiers
-        candidates = [r.path for r in ranking if r.path not in skip and self._mappable(r)]
         for tiers in SCHEDULES:  # a tiny budget falls back to fewer lines, then to paths only
+            candidates = (r.path for r in ranking if r.path not in skip and self._mappable(r))
             rendered = self._fit(candidates, tiers, idents, budget_tokens, order, model_family)
-            if rendered.files or not candidates:
+            if rendered.files:
                 return rendered
         return rendered
 
     def _fit(
         self,
-        candidates: list[str],
+        candidates: Iterable[str],
         tiers: tuple[tuple[int, int], ...],
         idents: frozenset[str],
         budget: int,
         order: Mapping[str, object] | None,
         family: str,
     ) -> RenderedMap:
+        paths: list[str] = []
         blocks: list[str] = []
         cumulative: list[int] = []
         total = 0
-        for i, path in enumerate(candidates):
+        for i, path in enumerate(candidates):  # lazily: only the best-ranked few hundred are looked at
             cap = next(lines for limit, lines in tiers if i < limit)
             key = (path, self.entries[path].digest, cap, idents & self.graph.defnames.get(path, frozenset()))
             block = self._blocks.get(key)
             if block is None:
                 block = self._blocks[key] = self._block(path, cap, idents)
             total += self._count(block, key, family)
+            paths.append(path)
             blocks.append(block)
             cumulative.append(total)
             if total > budget * 1.2:
@@ -268,7 +280,7 @@ class RepoMap:
         count = bisect.bisect_right(cumulative, budget)
         while count > 0:
             chosen = sorted(
-                zip(candidates[:count], blocks[:count], strict=True),
+                zip(paths[:count], blocks[:count], strict=True),
                 key=lambda pb: (order.get(pb[0], ()) if order else (), pb[0]),
             )
             text = "".join(b for _, b in chosen)

@@ -180,9 +180,20 @@ def contains_secret(data: bytes) -> bool:
     return bool(_SECRET_CONTENT.search(data))
 
 
-@lru_cache(maxsize=1 << 17)
 def excluded_by_name(path: str) -> bool:
-    return is_secret_name(path) or is_generated_name(path) or in_skipped_dir(path)
+    folder, _, name = path.rpartition("/")
+    return _excluded_name(name) or (bool(folder) and _skipped_folder(folder))
+
+
+@lru_cache(maxsize=1 << 16)
+def _excluded_name(name: str) -> bool:
+    """Memoised per file name: names repeat across a tree far more than paths do."""
+    return is_secret_name(name) or is_generated_name(name)
+
+
+@lru_cache(maxsize=1 << 16)
+def _skipped_folder(folder: str) -> bool:
+    return not SKIP_DIRS.isdisjoint(folder.split("/"))
 
 
 def list_files(root: Path) -> list[str]:
