@@ -8,6 +8,7 @@ an :class:`EventPump`; approvals are the agent's Approver callback answered by a
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import sys
 import time
@@ -39,6 +40,19 @@ AgentFactory = Callable[[Approver, str | None], Agent]
 BUSY_SAFE = {"/mode", "/route", "/model", "/cost", "/help", "/diff", "/image", "/quit", "/exit", "/doctor"}
 QUIT_WINDOW_S = 2.0
 _COMMAND = re.compile(r"^/[a-z]+$")
+
+
+def settle_heap() -> None:
+    """Collect garbage, then move every surviving object out of the collector's sight.
+
+    Full collections walk the whole heap (Textual, openai, pydantic, the repo map: over 100 ms
+    each), and a fast stream allocates enough to trigger dozens: each one stalls the screen. After
+    start-up and after each turn, when the user is reading and a pause is invisible, the live objects
+    are frozen so later collections only walk what the next turn allocates (``gc.freeze``, the
+    remedy the CPython docs give for this).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class QAgentApp(App[int]):
@@ -130,6 +144,7 @@ class QAgentApp(App[int]):
 
             get_lexer_by_name("python")
             self.agent.warm_up()
+            settle_heap()
 
         self.run_worker(asyncio.to_thread(warm), group="warm-up", exit_on_error=False)
 
@@ -204,15 +219,21 @@ class QAgentApp(App[int]):
             self.pump.push(TurnFinished(stop_reason="error"))
         finally:
             self.busy = False
+            self.call_later(self._send_queued)
+
+    async def _send_queued(self) -> None:
+        """The next queued prompt, once the finished turn is drawn (its events may still be queued)."""
+        await self.pump.drain()
+        if self.queued and not self.busy:
+            self.send(self.queued.pop(0))
 
     def _on_finished(self, event: TurnFinished) -> None:
         self.status.set_busy(False)
+        settle_heap()
         self.refresh_git()
         self.run_worker(asyncio.to_thread(self.files.refresh), group="files", exclusive=True)
         if event.usage_total.prompt_tokens or event.stop_reason == "completed":
             self.reached_model = self.reached_model or event.stop_reason != "error"
-        if self.queued and not self.busy:
-            self.send(self.queued.pop(0))
 
     def _on_error(self, event: Error) -> None:
         if event.kind == "unreachable" and not self.reached_model:

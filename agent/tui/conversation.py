@@ -9,11 +9,16 @@ from __future__ import annotations
 import time
 
 from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
+from agent.tui.mdstream import JoinGaps, block_boundary
 from agent.tui.render import clean, inert, tail_lines
 
 MAX_ITEMS = 150
@@ -91,24 +96,6 @@ class ThinkingBlock(Collapsible):
         self.collapsed = True
 
 
-def block_boundary(text: str, limit: int) -> int:
-    """Where a long streaming answer can be cut between Markdown blocks (0: not yet).
-
-    The cut is after the last blank line outside a code fence, once ``text`` is ``limit`` long, so
-    each part renders exactly as it would inside the whole.
-    """
-    if len(text) < limit:
-        return 0
-    in_fence, pos, cut = False, 0, 0
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-        pos += len(line)
-        if not in_fence and not line.strip() and pos < len(text):
-            cut = pos
-    return cut
-
-
 def markdown(text: str) -> RichMarkdown:
     return RichMarkdown(clean(text), code_theme="monokai", hyperlinks=False)
 
@@ -116,40 +103,84 @@ def markdown(text: str) -> RichMarkdown:
 class AssistantMessage(Widget):
     """The answer as streaming Markdown, code blocks syntax-highlighted.
 
-    Only the last part of the answer is re-rendered as tokens arrive; completed parts (cut between
-    blocks every ``SEGMENT_CHARS``) become fixed widgets whose layout Textual caches. That keeps
-    the cost of a frame flat however long the answer grows (see bench/tui_stream.py).
+    A fast local model sends hundreds of tokens a second, so a frame must cost little however long
+    the answer grows. Finished parts (cut between Markdown blocks every ``SEGMENT_CHARS``, see
+    ``mdstream``) are rendered to lines once; only the short live tail is re-rendered as tokens
+    arrive. The widget draws through Textual's line API rather than one child widget per part: a
+    relayout of the conversation touches one widget per answer, and a frame whose tokens did not add
+    a line needs no relayout at all (see bench/tui_stream.py).
     """
 
-    DEFAULT_CSS = """
-    AssistantMessage { height: auto; padding: 0 0 0 1; margin: 0 0 1 0; }
-    AssistantMessage > Static { height: auto; }
-    """
+    DEFAULT_CSS = "AssistantMessage { height: auto; padding: 0 0 0 1; margin: 0 0 1 0; }"
     SEGMENT_CHARS = 600
 
     def __init__(self) -> None:
         super().__init__()
         self.text = ""
         self.frozen: list[str] = []
-        """The completed parts, each drawn once."""
+        """The finished parts, each rendered once per width."""
         self._tail = ""
-        self._live = Static("")
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield self._live
+        self._width = 0
+        self._frozen_lines: list[tuple[Segment, ...]] = []
+        """Kept as plain segments: a Strip carries seven caches, and a long answer's worth of them
+        would make every full garbage collection slower (a stall on screen)."""
+        self._tail_lines: list[Strip] = []
+        self._gaps = JoinGaps(lambda text: len(self._render(text)))
 
     async def append(self, text: str) -> None:
         self.text += text
         self._tail += text
+        height = len(self._frozen_lines) + len(self._tail_lines)
         cut = block_boundary(self._tail, self.SEGMENT_CHARS)
         if cut:
             done, self._tail = self._tail[:cut], self._tail[cut:]
+            if self._width:
+                self._frozen_lines += map(tuple, self._part_lines(self.frozen[-1] if self.frozen else "", done))
             self.frozen.append(done)
-            await self.mount(Static(markdown(done)), before=self._live)
-        self._live.update(markdown(self._tail))
+        if self._width:
+            self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
+        grew = len(self._frozen_lines) + len(self._tail_lines) != height
+        self.refresh(layout=grew or not self._width)
 
     async def finish(self) -> None:
         """Nothing is pending: every append is drawn when it arrives (the pump batches them)."""
+
+    @property
+    def lines(self) -> list[Strip]:
+        """What the widget shows at its current width, one strip per line."""
+        return [Strip(line, self._width) for line in self._frozen_lines] + self._tail_lines
+
+    def _render(self, text: str) -> list[Strip]:
+        return Visual.to_strips(self, visualize(self, markdown(text)), self._width, None, self.visual_style, pad=True)
+
+    def _part_lines(self, before: str, part: str) -> list[Strip]:
+        """``part`` rendered, preceded by the blank lines Rich puts between it and ``before``."""
+        blank = Strip.blank(self._width, self.visual_style.rich_style)
+        return [blank] * self._gaps.gap(before, part) + self._render(part)
+
+    def _layout_for(self, width: int) -> None:
+        """Render everything again when the width changes (a resize); otherwise nothing to do."""
+        if width == self._width or width <= 0:
+            return
+        self._width = width
+        self._gaps.clear()
+        self._frozen_lines = []
+        for before, part in zip(["", *self.frozen], self.frozen):
+            self._frozen_lines += map(tuple, self._part_lines(before, part))
+        self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._layout_for(width)
+        return len(self._frozen_lines) + len(self._tail_lines)
+
+    def render_line(self, y: int) -> Strip:
+        self._layout_for(self.content_size.width)
+        frozen = len(self._frozen_lines)
+        if y < frozen:
+            return Strip(self._frozen_lines[y], self._width)
+        if y - frozen < len(self._tail_lines):
+            return self._tail_lines[y - frozen]
+        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
 
 
 class ConversationView(VerticalScroll):

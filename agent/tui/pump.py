@@ -1,8 +1,8 @@
 """From the agent's event stream to widgets, in batches.
 
 A local model streams hundreds of tokens a second; redrawing for each would make the UI lag and
-flicker. Events are queued as they arrive and applied every ``FLUSH_INTERVAL`` seconds, with runs
-of deltas of the same kind merged into one update. Nothing here decides anything for the agent:
+flicker. Events are queued as they arrive and applied at most every ``FLUSH_INTERVAL`` seconds
+(about one frame at 60 fps), with runs of deltas of the same kind merged into one update. Nothing here decides anything for the agent:
 it only draws what the events say.
 """
 
@@ -35,7 +35,7 @@ from agent.tui.toolcard import ToolCard
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-FLUSH_INTERVAL = 0.03
+FLUSH_INTERVAL = 0.016
 
 
 class EventPump:
@@ -60,19 +60,26 @@ class EventPump:
         self.answer: AssistantMessage | None = None
         self.thinking: ThinkingBlock | None = None
         self._timer: Timer | None = None
+        self._last_flush = 0.0
         self._lock = asyncio.Lock()
         self.probe: list[tuple[float, float]] | None = None
         """Benchmarks set this to a list; each text delta adds (arrived, painted) monotonic times."""
 
     # ------------------------------------------------------------------ intake
     def push(self, event: Event) -> None:
-        """Called for every event as it arrives; schedules a flush if none is pending."""
-        self.pending.append((time.perf_counter(), event))
+        """Called for every event as it arrives; schedules a flush if none is pending.
+
+        The first event after a quiet spell is drawn at once; while a stream keeps coming, flushes
+        are spaced ``FLUSH_INTERVAL`` apart and each takes everything that arrived meanwhile."""
+        now = time.perf_counter()
+        self.pending.append((now, event))
         if self._timer is None:
-            self._timer = self.view.set_timer(max(FLUSH_INTERVAL, 0.001), self.flush, name="event-flush")
+            delay = max(self._last_flush + FLUSH_INTERVAL - now, 0.0005)
+            self._timer = self.view.set_timer(delay, self.flush, name="event-flush")
 
     async def flush(self) -> None:
         self._timer = None
+        self._last_flush = time.perf_counter()
         async with self._lock:
             batch, self.pending = self.pending, []
             arrived: list[float] = []

@@ -101,6 +101,10 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
+            app = pilot.app
+            names = [type(w).__name__ for w in app.query("*")]
+            raise AssertionError(f"timed out waiting for {what or condition} (busy={getattr(app, 'busy', None)}, "
+                                 f"queued={getattr(app, 'queued', None)}, "
+                                 f"blocks={[n for n in names if n.endswith(('Message', 'Line'))]})")
         await pilot.pause(0.02)
     await asyncio.sleep(0)

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from textual.widgets import Static
 
 from agent.tui.completion import FileIndex, completions, fuzzy_score
-from agent.tui.conversation import AssistantMessage, ConversationView, NoticeLine, block_boundary
+from agent.tui.conversation import AssistantMessage, ConversationView, NoticeLine, markdown
+from agent.tui.mdstream import block_boundary
 from agent.tui.render import clean, diff_text, inert
 
 DIFF = """--- a/calc.py
@@ -76,36 +77,96 @@ async def test_long_sessions_keep_a_bounded_number_of_blocks() -> None:
         assert "7 earlier items hidden" in str(view.children[0].render())
 
 
-def test_long_answers_are_cut_between_blocks_never_inside_a_code_fence() -> None:
+def test_long_answers_are_cut_where_a_block_starts_never_inside_a_fence_or_a_list() -> None:
     fence = "```python\n" + "x = 1\n\n" * 200 + "```\n\n"
     text = "intro paragraph\n\n" + fence + "after the code\n\nlast"
     cut = block_boundary(text, 100)
-    assert text[:cut].endswith("after the code\n\n"), "the last blank line outside a fence"
+    assert text[:cut].endswith("```\n\n") and text[cut:].startswith("after the code"), (
+        "the last complete line that starts a block ('last' may still grow into a list item)"
+    )
     assert block_boundary(text[: len("intro paragraph\n\n") + 300], 100) == len("intro paragraph\n\n"), (
         "blank lines inside an open fence are not boundaries"
     )
-    assert block_boundary("short\n\ntext", 100) == 0
+    assert block_boundary("short\n\ntext\n", 100) == 0
     assert block_boundary("a" * 500, 100) == 0, "no blank line: nothing to cut yet"
+    loose_list = "intro\n\n" + "".join(f"{n}. item {n}\n\n" for n in range(1, 40))
+    assert block_boundary(loose_list, 100) == 0, "items of one loose list stay together"
+    assert block_boundary(loose_list + "after the list\n", 100) == len(loose_list)
+    continued = "- item\n\n" + "  continued paragraph of the item\n\n" * 10
+    assert block_boundary(continued, 100) == 0, "an indented line continues the item above"
 
 
-async def test_a_streamed_answer_keeps_every_character_across_segments() -> None:
+BLOCKS = ["A paragraph with `code` and **bold** words that wraps " * 2, "- one\n- two", "1. first\n2. second",
+          "```python\ndef f(x):\n    return x\n```", "# Title", "## Section", "### Sub", "> quoted text",
+          "| a | b |\n|---|---|\n| 1 | 2 |", "---", "* star item", "line one\nline two\nline three",
+          "```\na\nb\nc\nd\n```", "- a\n- b\n- c\n- d"]
+
+
+@given(st.lists(st.sampled_from(BLOCKS), min_size=2, max_size=12), st.integers(min_value=20, max_value=200))
+def test_parts_joined_with_measured_gaps_render_exactly_like_the_whole(blocks: list[str], limit: int) -> None:
+    from rich.console import Console
+
+    from agent.tui.mdstream import JoinGaps
+
+    console = Console(width=60, color_system=None)
+
+    def render(text: str) -> list[str]:
+        lines = console.render_lines(markdown(text), console.options, new_lines=False)
+        return ["".join(segment.text for segment in line) for line in lines]
+
+    text = "\n\n".join(blocks) + "\n\n"
+    parts, tail = [], text
+    while cut := block_boundary(tail, limit):
+        parts.append(tail[:cut])
+        tail = tail[cut:]
+    parts.append(tail)
+    gaps = JoinGaps(lambda part: len(render(part)))
+    shown: list[str] = []
+    for before, part in zip(["", *parts], parts):
+        shown += [" " * 60] * gaps.gap(before, part) + render(part)
+    assert "".join(parts) == text
+    assert shown == render(text)
+
+
+async def test_a_streamed_answer_shows_exactly_what_the_whole_answer_renders_to() -> None:
+    """Streaming in small pieces (frozen parts + live tail) must draw the same lines, styles
+    included, as rendering the finished answer in one go, also after a resize."""
     from textual.app import App
+    from textual.visual import Visual, visualize
 
     class Holder(App[None]):
         def compose(self):  # type: ignore[no-untyped-def]
             yield ConversationView(id="view")
 
     app = Holder()
-    text = "".join(f"Paragraph {n} " + "word " * 30 + "\n\n" for n in range(40))
-    async with app.run_test() as pilot:
+    blocks = []
+    for n in range(40):
+        if n % 7 == 3:
+            blocks.append("```python\n" + "".join(f"def f{n}_{i}(x):\n    return x * {i}\n" for i in range(3)) + "```\n\n")
+        elif n % 5 == 4:
+            blocks.append("".join(f"- item {i} with `code` and **bold**\n" for i in range(3)) + "\n")
+        else:
+            blocks.append(f"Paragraph {n} " + "word " * 30 + "\n\n")
+    text = "".join(blocks)
+
+    def whole(answer: AssistantMessage) -> list[str]:
+        strips = Visual.to_strips(answer, visualize(answer, markdown(text)), answer.content_size.width, None,
+                                  answer.visual_style, pad=True)
+        return [strip.text for strip in strips]
+
+    async with app.run_test(size=(100, 30)) as pilot:
         answer = AssistantMessage()
         await app.query_one(ConversationView).add(answer)
         for start in range(0, len(text), 37):
             await answer.append(text[start : start + 37])
         await pilot.pause()
         assert answer.text == text
-        assert len(answer.frozen) > 3 and all(part.endswith("\n\n") for part in answer.frozen)
-        assert text.startswith("".join(answer.frozen))
-        assert len(answer.query(Static)) == len(answer.frozen) + 1, (
-            "one widget per frozen part + the live tail"
-        )
+        assert len(answer.frozen) > 3 and text.startswith("".join(answer.frozen))
+        shown = [strip.text for strip in answer.lines]
+        assert shown == whole(answer)
+        assert answer.size.height == len(shown), "the widget is as tall as what it draws"
+        assert "def f3_2(x):" in "\n".join(shown) and "• item 1 with code and bold" in "\n".join(shown)
+        await pilot.resize_terminal(70, 30)
+        await pilot.pause()
+        assert [strip.text for strip in answer.lines] == whole(answer)
+        assert max(len(line.rstrip()) for line in whole(answer)) < 70
