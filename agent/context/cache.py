@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.context import workspace
+from agent.context.query import def_terms
 from agent.context.tags import compile_language, extract_tags, language_for
 
-FORMAT = 4
+FORMAT = 5
 BINARY, GENERATED, SECRET, LARGE, UNSCANNED = 1, 2, 4, 8, 16
 EXCLUDED = BINARY | GENERATED | SECRET | LARGE
 """UNSCANNED marks a non-source file known by (mtime, size) only: the packer checks its content
@@ -69,6 +70,9 @@ class Entry(NamedTuple):
     refs: Refs
     tokens: int
     """Raw o200k token count of the content, or -1 when not counted yet."""
+    terms: tuple[str, ...] = ()
+    """Search terms of the definition names (``query.def_terms``), worked out where the file is
+    parsed (so in parallel on a cold build) and kept, so loading an index does not redo them."""
 
     @property
     def packable(self) -> bool:
@@ -76,7 +80,7 @@ class Entry(NamedTuple):
         return not self.flags & EXCLUDED
 
 
-Analysis = tuple[str | None, int, Defs, Refs]
+Analysis = tuple[str | None, int, Defs, Refs, tuple[str, ...]]
 
 
 def content_flags(data: bytes) -> int:
@@ -88,16 +92,16 @@ def content_flags(data: bytes) -> int:
 
 
 def analyse(rel: str, data: bytes) -> Analysis:
-    """(lang, flags, defs, refs) of one file's bytes; pure, so it runs in any process."""
+    """(lang, flags, defs, refs, terms) of one file's bytes; pure, so it runs in any process."""
     flags = content_flags(data)
     if flags & BINARY:
-        return None, BINARY, (), ()
+        return None, BINARY, (), (), ()
     lang = language_for(rel)
     if lang is None or flags:
-        return lang, flags, (), ()
+        return lang, flags, (), (), ()
     tags = extract_tags(lang, data)
     defs = tuple((d.name, d.line, d.category, d.signature) for d in tags.definitions)
-    return lang, flags, defs, tags.references
+    return lang, flags, defs, tags.references, tuple(sorted(def_terms(d[0] for d in defs)))
 
 
 def content_digest(data: bytes) -> str:
@@ -343,10 +347,10 @@ class TagCache:
             else:
                 parse.append((rel, st))
         stat_of = dict(parse)
-        for rel, digest, (lang, flags, defs, refs) in self._parse(parse):
+        for rel, digest, (lang, flags, defs, refs, terms) in self._parse(parse):
             st = stat_of[rel]
             stats.hashed += 1
-            entry = Entry(stamp_of(st, read_ns), st.st_size, digest, gen, lang, flags, defs, refs, -1)
+            entry = Entry(stamp_of(st, read_ns), st.st_size, digest, gen, lang, flags, defs, refs, -1, terms)
             self._put(rel, entry, stats)
 
     def _parse(self, todo: list[tuple[str, os.stat_result]]) -> list[tuple[str, str, Analysis]]:

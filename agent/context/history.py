@@ -111,8 +111,8 @@ class TreeIndexer:
             self._analyse(missing, {key[p]: p for p in wanted})
         entries = {}
         for path, (blob, size) in wanted.items():
-            lang, flags, defs, refs = self.memo.get(key[path], (None, LARGE, (), ()))
-            entries[path] = Entry(0, size, blob, 0, lang, flags, defs, refs, -1)
+            lang, flags, defs, refs, terms = self.memo.get(key[path], (None, LARGE, (), (), ()))
+            entries[path] = Entry(0, size, blob, 0, lang, flags, defs, refs, -1, terms)
         return entries
 
     def _analyse(

@@ -54,12 +54,17 @@ def name_terms(name: str) -> frozenset[str]:
 
 def terms_of(path: str, defnames: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(path terms, definition terms) of a file, stemmed, without stop words."""
+    return path_terms(path), def_terms(defnames)
+
+
+def path_terms(path: str) -> frozenset[str]:
     *dirs, name = path.split("/")
     dot = name.rfind(".")
-    parts = [*dirs, name[:dot] if dot > 0 else name]
-    path_terms = frozenset().union(*(name_terms(part) for part in parts))
-    def_terms = frozenset().union(*(name_terms(n) for n in set(defnames)))
-    return path_terms, def_terms
+    return frozenset().union(*map(name_terms, [*dirs, name[:dot] if dot > 0 else name]))
+
+
+def def_terms(defnames: Iterable[str]) -> frozenset[str]:
+    return frozenset().union(*map(name_terms, set(defnames)))
 
 
 @dataclass(frozen=True)

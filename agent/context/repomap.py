@@ -137,7 +137,10 @@ class RepoMap:
                 self.df.subtract(old[0] | old[1])
             entry = entries.get(path)
             if entry is not None and entry.packable:
-                new = q.terms_of(path, (d[0] for d in entry.defs))
+                names = entry.terms
+                if not names and entry.defs:  # an entry built by hand rather than by cache.analyse
+                    names = q.def_terms(d[0] for d in entry.defs)
+                new = (q.path_terms(path), frozenset(names))
                 self.terms[path] = new
                 self.df.update(new[0] | new[1])
             if (old is None) != (path not in self.terms):
