@@ -242,6 +242,9 @@ class QAgentApp(App[int]):
     async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         """The agent's Approver: a modal; Esc there interrupts the turn."""
         await self.pump.drain()
+        drawn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        await drawn  # the card says "waiting for approval" before the modal freezes the screen behind it
         future: asyncio.Future[ApprovalDecision | None] = asyncio.get_running_loop().create_future()
         screen = ApprovalScreen(request)
         self.push_screen(screen, callback=lambda d: None if future.done() else future.set_result(d))

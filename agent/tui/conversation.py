@@ -135,7 +135,8 @@ class AssistantMessage(Widget):
         if cut:
             done, self._tail = self._tail[:cut], self._tail[cut:]
             if self._width:
-                self._frozen_lines += map(tuple, self._part_lines(self.frozen[-1] if self.frozen else "", done))
+                before = self.frozen[-1] if self.frozen else ""
+                self._frozen_lines += map(tuple, self._part_lines(before, done))
             self.frozen.append(done)
         if self._width:
             self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
@@ -151,7 +152,8 @@ class AssistantMessage(Widget):
         return [Strip(line, self._width) for line in self._frozen_lines] + self._tail_lines
 
     def _render(self, text: str) -> list[Strip]:
-        return Visual.to_strips(self, visualize(self, markdown(text)), self._width, None, self.visual_style, pad=True)
+        visual = visualize(self, markdown(text))
+        return Visual.to_strips(self, visual, self._width, None, self.visual_style, pad=True)
 
     def _part_lines(self, before: str, part: str) -> list[Strip]:
         """``part`` rendered, preceded by the blank lines Rich puts between it and ``before``."""
@@ -165,7 +167,7 @@ class AssistantMessage(Widget):
         self._width = width
         self._gaps.clear()
         self._frozen_lines = []
-        for before, part in zip(["", *self.frozen], self.frozen):
+        for before, part in zip(["", *self.frozen], self.frozen, strict=False):
             self._frozen_lines += map(tuple, self._part_lines(before, part))
         self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
 

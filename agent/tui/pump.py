@@ -2,8 +2,8 @@
 
 A local model streams hundreds of tokens a second; redrawing for each would make the UI lag and
 flicker. Events are queued as they arrive and applied at most every ``FLUSH_INTERVAL`` seconds
-(about one frame at 60 fps), with runs of deltas of the same kind merged into one update. Nothing here decides anything for the agent:
-it only draws what the events say.
+(about one frame at 60 fps), with runs of deltas of the same kind merged into one update.
+Nothing here decides anything for the agent: it only draws what the events say.
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0
         if time.monotonic() > deadline:
             app = pilot.app
             names = [type(w).__name__ for w in app.query("*")]
-            raise AssertionError(f"timed out waiting for {what or condition} (busy={getattr(app, 'busy', None)}, "
+            raise AssertionError(f"timed out waiting for {what or condition} "
+                                 f"(busy={getattr(app, 'busy', None)}, "
                                  f"queued={getattr(app, 'queued', None)}, "
                                  f"blocks={[n for n in names if n.endswith(('Message', 'Line'))]})")
         await pilot.pause(0.02)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from textual.widgets import Static
 
 from agent.tui.completion import FileIndex, completions, fuzzy_score
 from agent.tui.conversation import AssistantMessage, ConversationView, NoticeLine, markdown
@@ -122,7 +121,7 @@ def test_parts_joined_with_measured_gaps_render_exactly_like_the_whole(blocks: l
     parts.append(tail)
     gaps = JoinGaps(lambda part: len(render(part)))
     shown: list[str] = []
-    for before, part in zip(["", *parts], parts):
+    for before, part in zip(["", *parts], parts, strict=False):
         shown += [" " * 60] * gaps.gap(before, part) + render(part)
     assert "".join(parts) == text
     assert shown == render(text)
@@ -142,7 +141,8 @@ async def test_a_streamed_answer_shows_exactly_what_the_whole_answer_renders_to(
     blocks = []
     for n in range(40):
         if n % 7 == 3:
-            blocks.append("```python\n" + "".join(f"def f{n}_{i}(x):\n    return x * {i}\n" for i in range(3)) + "```\n\n")
+            code = "".join(f"def f{n}_{i}(x):\n    return x * {i}\n" for i in range(3))
+            blocks.append("```python\n" + code + "```\n\n")
         elif n % 5 == 4:
             blocks.append("".join(f"- item {i} with `code` and **bold**\n" for i in range(3)) + "\n")
         else:
