@@ -160,9 +160,14 @@ class Agent:
         return asyncio.run(collect())
 
     def warm_up(self) -> None:
-        """Slow first-use work (system prompt with project instructions, tokenizer tables), so a
-        front end can run it in a thread at start-up instead of on the first prompt."""
+        """Slow first-use work (system prompt with project instructions, tokenizer tables, the HTTP
+        client's modules), so a front end can run it in a thread at start-up instead of on the
+        first prompt."""
         self._system()
+        import openai.resources.chat.completions  # noqa: F401  (the SDK imports these on first request)
+        from openai.types.chat import ChatCompletionChunk  # noqa: F401
+
+        import agent.providers.openai_compat  # noqa: F401
         from agent.context.tokens import count_tokens
 
         count_tokens("warm up")
