@@ -9,6 +9,7 @@ without calling any model.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,18 @@ THINKING_WORDS = re.compile(
 PATH_MENTION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z0-9]{1,8})\b")
 FORCE_REMOTE = re.compile(r"(^|\s)@(remote|deepseek)\b", re.I)
 FORCE_LOCAL = re.compile(r"(^|\s)@(local|qwen)\b", re.I)
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_tokens(text: str) -> int:
+    """Remembered per text: the router counts the whole conversation before every step, and
+    without this a long session would re-tokenise every earlier message each time."""
+    return count_tokens(text)
+
+
+def _message_tokens(message: Message) -> int:
+    calls = sum(_text_tokens(call.name) + _text_tokens(call.arguments) for call in message.tool_calls)
+    return _text_tokens(message.content) + _text_tokens(message.reasoning or "") + calls
 
 
 @dataclass(frozen=True)
@@ -113,8 +126,7 @@ class Router:
 
     # ------------------------------------------------------------------ deciding
     def decide(self, signals: StepSignals, conversation: list[Message] | None = None) -> RouteDecision:
-        tokens = signals.pack_tokens + sum(count_tokens(m.content) + count_tokens(m.reasoning or "")
-                                           for m in conversation or [])
+        tokens = signals.pack_tokens + sum(map(_message_tokens, conversation or []))
         if not conversation:
             tokens += count_tokens(signals.prompt)
         name, reason = self._choose_model(signals, tokens)

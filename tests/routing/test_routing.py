@@ -215,3 +215,24 @@ def test_in_a_git_repo_identifiers_resolve_to_files_but_words_do_not(git_repo):
     assert sorted(named.files_involved) == ["alpha.py", "beta.py", "gamma.py"]
     decision = Router(config, git_repo).decide(named)
     assert decision.model == "remote" and "3 files" in decision.reason
+
+
+def test_tool_call_arguments_count_towards_the_tokens_a_step_needs(tmp_path):
+    """A model that wrote big files through tool calls has filled the window as surely as one that
+    read them: the estimate includes call arguments, not only message text."""
+    from agent.messages import Message, ToolCall
+
+    router = Router(routing_config(make_repo(tmp_path)), tmp_path)
+    window = router.config.models["local"]
+    usable = int((window.context_window - window.max_output_tokens) * 0.85)
+    body = "value = 1\n" * (usable // 3)  # ~4 tokens a line: comfortably over the usable window
+    conversation = [
+        Message(role="user", content="write the fixtures"),
+        Message(role="assistant", content="", tool_calls=[
+            ToolCall(id="c1", name="write_file", arguments=json.dumps({"path": "fixtures.py", "content": body}))]),
+        Message(role="tool", content="wrote fixtures.py", tool_call_id="c1"),
+    ]
+    decision = router.decide(StepSignals(prompt=""), conversation)
+    assert decision.est_tokens > usable
+    assert decision.model == "remote" and "more than local" in decision.reason
+    assert router.decide(StepSignals(prompt=""), conversation).est_tokens == decision.est_tokens
