@@ -18,12 +18,12 @@ same real work on the same real files:
 Each run asserts its script matched the agent: requests per server, the thinking switch on the wire per
 request, every tool call succeeded, exactly the planned files changed, and the route it took.
 
-Cost of one remote request, from the recorded body:
-  prompt tokens  count_tokens(rendered request, "deepseek"); a request is rendered the way a chat template
-                 lays it out: system message, tool schemas (JSON), then each message (role, reasoning_content,
-                 content, tool calls as JSON);
-  cache hits     the longest common prefix with any earlier request to the same server in that task's
-                 session, rounded down to DeepSeek's 64-token cache units (no cache across tasks);
+Cost of the remote requests, from the recorded bodies (bench/wire_cost.py):
+  prompt tokens  count_tokens(request rendered as a chat template lays it out, "deepseek");
+  cache hits     within the task's session (no cache across tasks), by DeepSeek V4's rule: a request hits
+                 only a whole persisted unit of an earlier one (end of its input, end of its output, a common
+                 prefix of two earlier requests). The pre-V4 rule (longest common prefix, in 64-token units)
+                 is printed for comparison;
   output tokens  what the scripted reply carries: reasoning + text + tool-call arguments. The one stated
                  assumption: every thinking-mode reply carries REASONING_TOKENS of reasoning (replayed in
                  later requests as reasoning_content, as DeepSeek requires), fast replies none.
@@ -54,19 +54,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.architect import wants_architect  # noqa: E402
 from agent.config import Pricing, load_config  # noqa: E402
-from agent.context.tokens import count_tokens, tokenizer_status  # noqa: E402
+from agent.context.tokens import tokenizer_status  # noqa: E402
 from agent.events import RouteDecided, ToolCallFinished  # noqa: E402
 from agent.loop import Agent  # noqa: E402
 from agent.messages import ImagePart, Usage  # noqa: E402
 from agent.providers.pricing import cost_usd  # noqa: E402
 from agent.routing import Router, StepSignals, mentioned_paths, repo_signals  # noqa: E402
 from agent.testing import ScriptedServer  # noqa: E402
+from bench.wire_cost import RULES, session_usage  # noqa: E402
 from tests.conftest import config_for, git  # noqa: E402
 from tests.routing.test_routing import CASES, make_repo  # noqa: E402
 
 REASONING_TOKENS = 1_000  # o200k tokens, about: 67 x 15
 REASONING = " ".join(["The request needs this file changed; check the callers and keep the style."] * 67)
-CACHE_UNIT = 64
 CLICK, DJANGO = ("click", "8.1.7"), ("Django", "5.1.4")
 DJANGO_FILES = {  # the labelled prompts' files, with real code of matching purpose
     "src/cli.py": "django/core/management/base.py", "src/utils.py": "django/utils/text.py",
@@ -199,46 +199,6 @@ def architect_scripts(work: Work) -> tuple[list[Step], list[Step]]:
 
 
 # ------------------------------------------------------------------------------------------ measuring
-def render(body: dict[str, Any]) -> str:
-    """A request as a chat template lays it out: system, tool schemas, then the conversation."""
-    parts: list[str] = []
-    for index, message in enumerate(body["messages"]):
-        parts.append(f"<|{message['role']}|>")
-        parts.append(message.get("reasoning_content") or "")
-        content = message.get("content") or ""
-        parts.append(content if isinstance(content, str) else "".join(p.get("text", "") for p in content))
-        parts += [json.dumps(c["function"], ensure_ascii=False) for c in message.get("tool_calls") or []]
-        if index == 0 and body.get("tools"):
-            parts.append(json.dumps(body["tools"], ensure_ascii=False))
-    return "\n".join(parts)
-
-
-def common_prefix(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def usage_of(bodies: list[dict[str, Any]], replies: list[dict[str, Any]], family: str) -> Usage:
-    total, seen = Usage(), []
-    for body, reply in zip(bodies, replies, strict=True):
-        text = render(body)
-        shared = max((common_prefix(text, earlier) for earlier in seen), default=0)
-        head, tail = count_tokens(text[:shared], family), count_tokens(text[shared:], family)
-        hit = head // CACHE_UNIT * CACHE_UNIT
-        said = reply.get("reasoning", "") + reply.get("text", "") + "".join(
-            json.dumps(c, ensure_ascii=False) for c in reply.get("tool_calls", []))
-        total = total + Usage(prompt_tokens=head + tail, completion_tokens=count_tokens(said, family),
-                              cache_hit_tokens=hit, cache_miss_tokens=head + tail - hit)
-        seen.append(text)
-    return total
-
-
 def wire_mode(body: dict[str, Any]) -> str:
     """The thinking switch as each dialect puts it on the wire (DeepSeek; vLLM)."""
     if "thinking" in body:
@@ -249,8 +209,13 @@ def wire_mode(body: dict[str, Any]) -> str:
 @dataclass
 class Run:
     route: str  # architect | local | remote
-    remote: Usage = field(default_factory=Usage)
+    rules: dict[str, Usage] = field(default_factory=dict)
+    """Remote usage under each cache rule."""
     local: Usage = field(default_factory=Usage)
+
+    @property
+    def remote(self) -> Usage:
+        return self.rules["v4"]
     remote_requests: int = 0
     local_requests: int = 0
 
@@ -297,13 +262,12 @@ async def run_task(root: Path, case: dict[str, Any], always_remote: bool) -> Run
         failed = [e.output[:200] for e in events if isinstance(e, ToolCallFinished) and not e.ok]
         assert not failed, (label, failed)
         assert agent.changed_files() == sorted(work.files), (label, agent.changed_files(), work.files)
-        run = Run(route)
-        for name, server, family in (("remote", remote, "deepseek"), ("local", local, "qwen")):
-            bodies = server.chat_requests()
-            assert [wire_mode(b) for b in bodies] == [m for m, _ in scripts[name]], (label, name)
-            usage = usage_of(bodies, [r for _, r in scripts[name]], family)
-            setattr(run, name, usage)
-            setattr(run, f"{name}_requests", len(bodies))
+        bodies = {"remote": remote.chat_requests(), "local": local.chat_requests()}
+        for name in bodies:
+            assert [wire_mode(b) for b in bodies[name]] == [m for m, _ in scripts[name]], (label, name)
+        usage = {name: session_usage(bodies[name], [r for _, r in scripts[name]], family)
+                 for name, family in (("remote", "deepseek"), ("local", "qwen"))}
+        run = Run(route, usage["remote"], usage["local"]["v4"], len(bodies["remote"]), len(bodies["local"]))
         if case.get("privacy") == "local-only" or images:
             assert remote.requests == [], label
         return run
@@ -362,7 +326,8 @@ def main() -> None:
           "per thinking reply; R = remote, L = local)")
     print(f"{'#':>2} {'qagent':<9} {'req R/L':>7} {'R prompt':>9} {'hit':>4} {'$':>8} {'L prompt':>9} | "
           f"{'always-remote':>13} {'R prompt':>9} {'hit':>4} {'$':>8}  request")
-    auto_sum, base_sum, local_tokens = Usage(), Usage(), 0
+    auto_sum, base_sum = {rule: Usage() for rule in RULES}, {rule: Usage() for rule in RULES}
+    local_tokens = 0
     by_route: dict[str, tuple[float, float, int]] = {}
     misrouted = []
     for index, case in enumerate(cases, 1):
@@ -376,7 +341,9 @@ def main() -> None:
             print(f"{line}{'no baseline (' + why + ')':<41}  {case['prompt'][:40]}")
             continue
         base = asyncio.run(run_task(root, case, always_remote=True))
-        auto_sum, base_sum = auto_sum + auto.remote, base_sum + base.remote
+        for rule in RULES:
+            auto_sum[rule] += auto.rules[rule]
+            base_sum[rule] += base.rules[rule]
         routed, baseline, count = by_route.get(auto.route, (0.0, 0.0, 0))
         by_route[auto.route] = (routed + cost_usd(pricing, auto.remote),
                                 baseline + cost_usd(pricing, base.remote), count + 1)
@@ -384,14 +351,16 @@ def main() -> None:
     print(f"\naccuracy: {correct}/{len(cases)} = {correct / len(cases):.1%} (target >= 90%)")
     print(f"routes the agent took in the realistic repo: {len(cases) - len(misrouted)}/{len(cases)} as "
           "labelled (architect counts as remote)", *misrouted, sep="\n")
-    print(f"remote tokens, qagent:        {split(auto_sum, pricing)}")
-    print(f"remote tokens, always-remote: {split(base_sum, pricing)}")
+    print(f"remote tokens, qagent:        {split(auto_sum['v4'], pricing)}")
+    print(f"remote tokens, always-remote: {split(base_sum['v4'], pricing)}")
     print(f"local model (free): {local_tokens:,} prompt tokens")
-    routed_total, baseline_total = cost_usd(pricing, auto_sum), cost_usd(pricing, base_sum)
+    routed_total, baseline_total = cost_usd(pricing, auto_sum["v4"]), cost_usd(pricing, base_sum["v4"])
     for route, (routed, baseline, count) in sorted(by_route.items()):
         print(f"  qagent route {route:<9} {count:>2} tasks: ${routed:.4f} vs always-remote ${baseline:.4f} "
               f"({pct(routed, baseline)})")
+    old_rule = cost_usd(pricing, auto_sum["lcp"]) / cost_usd(pricing, base_sum["lcp"])
     print(f"session cost: qagent routing ${routed_total:.4f}, always remote ${baseline_total:.4f}\n"
+          f"(pre-V4 cache rule, 64-token common prefixes: {old_rule:.1%})\n"
           f"qagent / always-remote: {routed_total / baseline_total:.1%} (target <= 35%)")
 
 
