@@ -4,6 +4,10 @@ For repository-scale work the expensive model's strength is the plan and the rev
 edits are mechanical and go to the free, private local model. Each phase is a side conversation
 with its own pinned route, and every phase is visible in events (RouteDecided with its reason,
 Notices for the plan and for escalations).
+
+The review continues the plan's conversation: the reviewer sees its own full plan and the files it
+read, and every request of the remote model in the task extends the previous one, so DeepSeek bills
+that history at its cache-hit price instead of re-sending a summary as new tokens.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ if TYPE_CHECKING:
 
 PLAN_STEPS, REVIEW_STEPS = 16, 8
 DIFF_CAP = 60_000
+MAP_TOKENS = 4096
+REVIEW_SHARE = 0.5
+"""The review continues the plan conversation while that fits in this share of the remote window."""
 
 
 def wants_architect(agent: Agent, signals: StepSignals) -> bool:
@@ -61,24 +68,47 @@ def _decision(agent: Agent, name: str, mode: str, reason: str) -> RouteDecision:
 
 
 async def _phase(agent: Agent, emit: Any, prompt: str, decision: RouteDecision, signals: StepSignals,
-                 toolset: Toolset | None, max_steps: int) -> tuple[str, str]:
-    async with agent.side_conversation(toolset):
+                 toolset: Toolset | None, max_steps: int, history: list[Message] | None = None
+                 ) -> tuple[str, str, list[Message]]:
+    """One side conversation (continuing ``history`` when given); returns its answer, stop reason and
+    messages."""
+    async with agent.side_conversation(toolset) as messages:
+        messages.extend(history or ())
         agent._append(Message(role="user", content=prompt))
         phase_signals = StepSignals(prompt=signals.prompt)
-        return await agent._steps(phase_signals, emit, fixed=decision, max_steps=max_steps)
+        text, stop = await agent._steps(phase_signals, emit, fixed=decision, max_steps=max_steps)
+        return text, stop, list(messages)
 
 
 def _read_only(agent: Agent) -> Toolset:
     return Toolset(t for t in agent.toolset if t.kind == "read")
 
 
-def _repo_map(agent: Agent) -> str:
+def _repo_map(agent: Agent, signals: StepSignals) -> str:
+    """The files most relevant to the request (ranked by it and by the files it involves), best first,
+    with their signatures, in the remote model's tokens."""
     repo_map = agent.context.repo_map()
+    if repo_map is None:
+        return ""
+    family = "deepseek" if agent.config.model_entry(agent.router.remote).dialect == "deepseek" else "generic"
     try:
-        rendered = repo_map.render(4096) if repo_map is not None else ""
+        ranking = repo_map.rank(focus_files=signals.files_involved, query=signals.prompt)
+        order = {ranked.path: index for index, ranked in enumerate(ranking)}
+        rendered = repo_map.render_map(MAP_TOKENS, query=signals.prompt, ranking=ranking, order=order,
+                                       model_family=family).text
     except Exception:  # the plan can still be made with the tools
         return ""
     return f"\nRepository map (most relevant files first):\n{rendered}" if rendered else ""
+
+
+def _fits(agent: Agent, messages: list[Message]) -> bool:
+    """Whether a conversation leaves the review enough of the remote model's window."""
+    from agent.context.tokens import count_tokens
+
+    entry = agent.config.model_entry(agent.router.remote)
+    used = sum(count_tokens(m.content) + count_tokens(m.reasoning or "")
+               + sum(count_tokens(c.arguments) for c in m.tool_calls) for m in messages)
+    return used <= (entry.context_window - entry.max_output_tokens) * REVIEW_SHARE
 
 
 def _combined_diff(agent: Agent, diffs: list[str]) -> str:
@@ -95,12 +125,14 @@ async def run_architect(agent: Agent, signals: StepSignals, emit: Any) -> tuple[
     local, remote = router.local, router.remote
     emit(Notice(text=f"architect/editor: {remote} plans ({router.architect_reason(signals)}), {local} edits "
                      f"each file, {remote} reviews"))
-    plan_prompt = prompts.render("architect", request=signals.prompt, repo_map=_repo_map(agent))
-    plan_text, stop = await _phase(agent, emit, plan_prompt, _decision(agent, remote, "thinking", "architect: plan"),
-                                   signals, _read_only(agent), PLAN_STEPS)
+    plan_prompt = prompts.render("architect", request=signals.prompt, repo_map=_repo_map(agent, signals))
+    plan_text, stop, plan_messages = await _phase(
+        agent, emit, plan_prompt, _decision(agent, remote, "thinking", "architect: plan"), signals,
+        _read_only(agent), PLAN_STEPS)
     plan = parse_plan(plan_text) if stop == "completed" else None
     if plan is None:
-        emit(Notice(level="warning", text=f"the architect's plan was not usable JSON; {remote} does the task itself"))
+        emit(Notice(level="warning", text=f"the architect's plan was not usable JSON; {remote} does the task "
+                                          "itself"))
         return await agent._steps(signals, emit)
     files = plan["files"]
     emit(Notice(text=f"plan: {len(files)} file(s): " + ", ".join(f["path"] for f in files)))
@@ -112,22 +144,27 @@ async def run_architect(agent: Agent, signals: StepSignals, emit: Any) -> tuple[
         emit(event)
 
     results = []
+    editor_steps = max(4, agent.config.limits.max_turns // 2)
     for item in files:
-        edit_prompt = prompts.render("editor", summary=plan.get("summary", ""), path=item["path"],
+        path = item["path"]
+        edit_prompt = prompts.render("editor", summary=plan.get("summary", ""), path=path,
                                      change=item["change"])
-        text, stop = await _phase(agent, capture, edit_prompt, _decision(agent, local, "fast", f"editor: {item['path']}"),
-                                  signals, None, max(4, agent.config.limits.max_turns // 2))
+        editor = _decision(agent, local, "fast", f"editor: {path}")
+        text, stop, _ = await _phase(agent, capture, edit_prompt, editor, signals, None, editor_steps)
         if stop != "completed":
-            emit(Notice(level="warning", text=f"{local} could not finish {item['path']} ({stop}); escalating to "
+            emit(Notice(level="warning", text=f"{local} could not finish {path} ({stop}); escalating to "
                                               f"{remote} in thinking mode"))
-            text, stop = await _phase(agent, capture, edit_prompt,
-                                      _decision(agent, remote, "thinking", f"escalated editor: {item['path']}"),
-                                      signals, None, max(4, agent.config.limits.max_turns // 2))
-        results.append(f"- {item['path']}: {stop}: {text.strip()[:300]}")
-    review_prompt = prompts.render("review", request=signals.prompt, summary=plan.get("summary", ""),
-                                   results="\n".join(results), diff=_combined_diff(agent, diffs) or "(no changes)")
-    review, _ = await _phase(agent, emit, review_prompt, _decision(agent, remote, "thinking", "architect: review"),
-                             signals, _read_only(agent), REVIEW_STEPS)
+            escalated = _decision(agent, remote, "thinking", f"escalated editor: {path}")
+            text, stop, _ = await _phase(agent, capture, edit_prompt, escalated, signals, None, editor_steps)
+        results.append(f"- {path}: {stop}: {text.strip()[:300]}")
+    history = plan_messages if _fits(agent, plan_messages) else None
+    shown = "Your plan is your answer above." if history else \
+        f"Your plan:\n```json\n{json.dumps(plan, indent=1, ensure_ascii=False)}\n```"
+    review_prompt = prompts.render("review", request=signals.prompt, plan=shown, results="\n".join(results),
+                                   diff=_combined_diff(agent, diffs) or "(no changes)")
+    reviewer = _decision(agent, remote, "thinking", "architect: review")
+    review, _, _ = await _phase(agent, emit, review_prompt, reviewer, signals, _read_only(agent),
+                                REVIEW_STEPS, history)
     summary = f"{plan.get('summary', '').strip()}\n\n" + "\n".join(results) + f"\n\nReview:\n{review.strip()}"
     agent._append(Message(role="assistant", content=summary))
     return summary, "completed"
