@@ -27,10 +27,19 @@ INJECTION = re.compile(
 SCANNED_TOOLS = frozenset({"read_file", "grep", "list_files", "find_symbols", "shell"})
 
 
+# The fence's own tag words, also as Markdown-escaped (``untrusted\_content``) or in other case.
+_FENCE_WORD = re.compile(r"untrusted(\\?)_(web(\\?)_)?content", re.IGNORECASE)
+
+
+def fence(template: str, source: str, content: str) -> str:
+    """``content`` inside the marked block of prompt ``template``, with a random id, and with the
+    fence's tag words in the content defused so the content cannot forge its closing marker."""
+    content = _FENCE_WORD.sub(lambda m: m.group(0).replace("_", "-").replace("\\", ""), content)
+    return prompts.render(template, source=source, nonce=secrets.token_hex(6), content=content)
+
+
 def fence_if_injected(tool: str, text: str) -> str:
     """The text, fenced with a warning when it is output of a scanned tool and looks like an injection."""
     if tool not in SCANNED_TOOLS or not INJECTION.search(text):
         return text
-    nonce = secrets.token_hex(6)
-    content = text.replace("</untrusted_content", "</untrusted-content")
-    return prompts.render("untrusted_file", source=f"{tool} output", nonce=nonce, content=content)
+    return fence("untrusted_file", f"{tool} output", text)

@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.untrusted import fence
 from tools import ToolContext, ToolResult, tool
-from tools.web import check_url, fence_untrusted, is_loopback, refuse_in_local_only, secret_in_url
+from tools.web import check_url, is_loopback, refuse_in_local_only, secret_in_url
 
 CHROMIUM_FLAGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -171,7 +172,7 @@ class _Session:
             limit = self.args.max_chars
             shown = text if len(text) <= limit else (
                 text[:limit] + f"\n[{len(text) - limit:,} more characters not shown]")
-            return f"read {step.selector or 'body'}:\n{fence_untrusted(shown, page.url)}"
+            return f"read {step.selector or 'body'}:\n{fence('untrusted_web', page.url, shown)}"
         png = await page.screenshot(type="png", full_page=step.full_page)
         width, height = png_size(png)
         self.images.append({"media_type": "image/png", "data_b64": base64.b64encode(png).decode("ascii")})

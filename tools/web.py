@@ -14,7 +14,6 @@ import asyncio
 import ipaddress
 import json
 import re
-import secrets
 import socket
 import ssl
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent._version import __version__
 from agent.redact import redact
-from prompts import render
+from agent.untrusted import fence
 from tools import ToolContext, ToolResult, ToolRetry, tool
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ MAX_REDIRECTS = 5
 _TEXT_TYPES = re.compile(r"^(text/.*|application/(json|.*\+json|xml|.*\+xml|javascript|x-javascript"
                          r"|ecmascript|x-yaml|yaml|toml|x-sh|x-python|x-ndjson|graphql)|)$")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-_FENCE_WORD = re.compile(r"untrusted(\\?)_web(\\?)_content", re.IGNORECASE)
 
 
 class WebFetchArgs(BaseModel):
@@ -294,11 +292,6 @@ def _markdownify(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", markdownify(body, heading_style="ATX"))
 
 
-def fence_untrusted(content: str, source: str) -> str:
-    """Wrap content for the model; the page cannot forge the closing marker."""
-    nonce = secrets.token_hex(6)
-    content = _FENCE_WORD.sub("untrusted-web-content", content)
-    return render("untrusted_web", source=source, nonce=nonce, content=content)
 
 
 def _success(fetched: Fetched, text: str, how: str, max_chars: int, max_bytes: int) -> ToolResult:
@@ -311,7 +304,7 @@ def _success(fetched: Fetched, text: str, how: str, max_chars: int, max_bytes: i
         notes.append(f"{len(text) - max_chars:,} more characters not shown (raise max_chars to see more)")
     header = f"{fetched.url} — HTTP {fetched.status}, {fetched.content_type or 'no content type'}, " \
              f"{len(fetched.body):,} bytes ({how})"
-    body = fence_untrusted(shown + ("\n\n[" + "; ".join(notes) + "]" if notes else ""), fetched.url)
+    body = fence("untrusted_web", fetched.url, shown + ("\n\n[" + "; ".join(notes) + "]" if notes else ""))
     data = {"url": fetched.url, "status": fetched.status, "content_type": fetched.content_type,
             "bytes": len(fetched.body), "truncated": fetched.truncated or len(text) > max_chars,
             "converter": how}
