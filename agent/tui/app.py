@@ -47,10 +47,12 @@ def settle_heap() -> None:
 
     Full collections walk the whole heap (Textual, openai, pydantic, the repo map: over 100 ms
     each), and a fast stream allocates enough to trigger dozens: each one stalls the screen. After
-    start-up and after each turn, when the user is reading and a pause is invisible, the live objects
-    are frozen so later collections only walk what the next turn allocates (``gc.freeze``, the
-    remedy the CPython docs give for this).
+    start-up and after each turn, when the user is reading and one such pause is invisible, the
+    heap is collected and the survivors frozen, so collections during the next turn only walk what
+    it allocates (``gc.freeze``, the remedy the CPython docs give). Unfreezing first lets garbage
+    from earlier turns (pruned widgets, replaced messages) be collected rather than kept forever.
     """
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
