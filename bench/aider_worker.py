@@ -83,10 +83,10 @@ def timing(root: str, budget: int, edit_path: str) -> None:
             ["git", "ls-files"], capture_output=True, text=True, check=True
         ).stdout.splitlines()
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rm = new_map(root, budget)
     cold_map = rm.get_ranked_tags_map([], files, budget, set(), set(), force_refresh=True) or ""
-    cold = time.perf_counter() - start
+    cold, cold_cpu = time.perf_counter() - start, time.process_time() - cpu
     with open(os.path.join(root, edit_path), "a") as handle:
         handle.write(PROBE)
     start = time.perf_counter()
@@ -97,6 +97,7 @@ def timing(root: str, budget: int, edit_path: str) -> None:
         json.dumps(
             {
                 "cold": cold,
+                "cold_cpu": cold_cpu,
                 "warm": warm,
                 "rss": rss,
                 "tokens": Model().token_count(cold_map),

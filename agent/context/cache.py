@@ -140,21 +140,26 @@ def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
         return [f.result() for f in futures]
 
 
+def _by_size(todo: list[tuple[str, os.stat_result]], count: int) -> list[list[str]]:
+    """About ``count`` batches of equal bytes, biggest files first: the workers start on the slow
+    files and finish together on small ones, rather than one waiting on a big file dealt last."""
+    share = sum(st.st_size for _, st in todo) / count
+    batches: list[list[str]] = [[]]
+    size = 0
+    for rel, st in sorted(todo, key=lambda item: -item[1].st_size):
+        if size >= share:
+            batches.append([])
+            size = 0
+        batches[-1].append(rel)
+        size += st.st_size
+    return batches
+
+
 def stamp_of(st: os.stat_result, read_ns: int) -> int:
     """The mtime to record for a file read after ``read_ns``, or SMUDGED when it is racily clean."""
     mtime = st.st_mtime_ns
     window = RACY_COARSE_NS if mtime % 1_000_000_000 == 0 else RACY_NS
     return SMUDGED if mtime > read_ns - window else mtime
-
-
-def _stamps(paths: list[str]) -> list[int]:
-    stamps = []
-    for path in paths:
-        try:
-            stamps.append(os.stat(path).st_mtime_ns)  # noqa: PTH116 - hot loop
-        except OSError:
-            stamps.append(-1)
-    return stamps
 
 
 _PENDING: weakref.WeakSet[TagCache] = weakref.WeakSet()
@@ -177,24 +182,6 @@ def default_cache_dir(root: Path) -> Path:
     real = os.path.realpath(root)
     key = hashlib.sha1(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return Path(platformdirs.user_cache_dir("qagent")) / "repomap" / f"{Path(real).name}-{key}"
-
-
-class Listing(NamedTuple):
-    """The files to index, split by whether a grammar handles them, with the stamps that date it."""
-
-    watched: list[str]
-    stamps: list[int]
-    files: list[str]
-    code: list[str]
-    file_set: frozenset[str]
-    code_set: frozenset[str]
-    other_set: frozenset[str]
-
-    @classmethod
-    def of(cls, files: list[str], watched: list[str], stamps: list[int]) -> Listing:
-        code = [rel for rel in files if language_for(rel)]
-        file_set, code_set = frozenset(files), frozenset(code)
-        return cls(watched, stamps, files, code, file_set, code_set, file_set - code_set)
 
 
 @dataclass
@@ -224,7 +211,7 @@ class TagCache:
         self.settings: dict[str, Any] = {}
         """Small per-repo settings kept with the index (e.g. calibrated ranking weights)."""
         self.dirty = False
-        self._listed: Listing | None = None
+        self._listed: workspace.Listing | None = None
         self._unsaved = 0
         self._load()
 
@@ -362,33 +349,14 @@ class TagCache:
         if method == "fork":
             for lang in {language_for(rel) for rel in rels} - {None}:
                 compile_language(lang)  # once here, inherited by the forked workers
-        nbatches = max(2, len(rels) // 64)
-        batches = [rels[i::nbatches] for i in range(nbatches)]
+        batches = _by_size(todo, max(2, len(rels) // 64))
         return sorted(r for batch in run_parallel(_parse_batch, batches, str(self.root)) for r in batch)
 
-    def _listing(self) -> Listing:
-        """``workspace.list_files``, reused while no directory, ignore file or git index changed.
-
-        Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm``
-        rewrite the index; so a signature of those mtimes tells when git must be asked again.
-        """
-        old = self._listed
-        if old is not None and old.watched and _stamps(old.watched) == old.stamps:
-            return old
-        files = workspace.list_files(self.root)
-        watched = self._watched(files)
-        self._listed = Listing.of(files, watched, _stamps(watched))
+    def _listing(self) -> workspace.Listing:
+        """The last listing while it is current, else a new one from git."""
+        if self._listed is None or not self._listed.current():
+            self._listed = workspace.Listing.take(self.root)
         return self._listed
-
-    def _watched(self, files: list[str]) -> list[str]:
-        git_dir = self.root / ".git"
-        if not git_dir.is_dir():
-            return []  # a worktree or no git: always ask git
-        root = str(self.root) + os.sep
-        dirs = sorted({rel.rpartition("/")[0] for rel in files})
-        watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude"), str(self.root)]
-        watched += [root + d for d in dirs if d]
-        return watched + [root + f for f in files if f.endswith(".gitignore")]
 
     def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:
         self.files[rel] = entry

@@ -14,6 +14,9 @@ import re
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
+
+from agent.context.tags import language_for
 
 SECRET_NAME_PATTERNS = (
     ".env",
@@ -226,6 +229,54 @@ def list_files(root: Path) -> list[str]:
     else:
         names = set(_walk(root))
     return sorted(n for n in names if not excluded_by_name(n))
+
+
+class Listing(NamedTuple):
+    """``list_files`` split by whether a grammar handles a file, with the stamps that date it.
+
+    Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm`` rewrite
+    the index; so while those mtimes are unchanged the listing is current and git need not be asked.
+    """
+
+    watched: list[str]
+    stamps: list[int]
+    files: list[str]
+    code: list[str]
+    file_set: frozenset[str]
+    code_set: frozenset[str]
+    other_set: frozenset[str]
+
+    @classmethod
+    def take(cls, root: Path) -> Listing:
+        files = list_files(root)
+        watched = _watched(root, files)
+        code = [rel for rel in files if language_for(rel)]
+        file_set, code_set = frozenset(files), frozenset(code)
+        return cls(watched, _stamps(watched), files, code, file_set, code_set, file_set - code_set)
+
+    def current(self) -> bool:
+        return bool(self.watched) and _stamps(self.watched) == self.stamps
+
+
+def _watched(root: Path, files: list[str]) -> list[str]:
+    git_dir = root / ".git"
+    if not git_dir.is_dir():
+        return []  # a worktree or no git: always ask git
+    prefix = str(root) + os.sep
+    dirs = sorted({rel.rpartition("/")[0] for rel in files})
+    watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude"), str(root)]
+    watched += [prefix + d for d in dirs if d]
+    return watched + [prefix + f for f in files if f.endswith(".gitignore")]
+
+
+def _stamps(paths: list[str]) -> list[int]:
+    stamps = []
+    for path in paths:
+        try:
+            stamps.append(os.stat(path).st_mtime_ns)  # noqa: PTH116 - hot loop
+        except OSError:
+            stamps.append(-1)
+    return stamps
 
 
 def _walk(root: Path) -> list[str]:
