@@ -1,10 +1,12 @@
 """How far the TUI lags behind a fast token stream, batched vs drawing every delta.
 
 A scripted server (a separate process, so it does not share the UI's GIL) streams a long Markdown
-answer at about ``--rate`` tokens/s (4 characters ≈ 1 token) through the real provider and agent
-loop into the real app, headless at 120×40. For every text delta the pump records when it arrived
-and when the screen refresh that showed it completed; the difference is the UI's lag behind the
-stream. A heartbeat task measures how long the event loop is blocked (what a keypress would wait).
+answer at ``--rate`` tokens/s (4 characters ≈ 1 token; chunks paced by the clock) through the real
+provider and agent loop into the real app, headless at 120×40. The server logs when each chunk
+left; for every text delta the pump records when the screen refresh that showed it completed. The
+difference is the UI's lag behind the stream (``perf_counter`` is the system-wide monotonic clock,
+so the two processes' times compare). Lag from the delta's arrival in the UI's event loop is
+printed too: the gap between the two is time the chunk waited in the socket. A heartbeat task measures how long the event loop is blocked (what a keypress would wait).
 
 The peer, measured in the same run on a shorter stream, is the same app drawing every delta as
 it arrives (no batching: what a naive front end does). Target: lag p95 ≤ 50 ms.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import statistics
@@ -56,13 +59,15 @@ def answer(tokens: int) -> str:
 
 
 def start_server(text: str, rate: float, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """The scripted server in its own process; it logs chunk send times to ``folder/sent.jsonl``."""
     script = folder / "script.json"
     delay = TOKENS_PER_CHUNK / rate
     script.write_text(
         json.dumps([{"text": text, "chunk_chars": TOKENS_PER_CHUNK * CHARS_PER_TOKEN, "chunk_delay": delay}])
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.testing", "serve", "--script", str(script), "--dialect", "vllm"],
+        [sys.executable, "-m", "agent.testing", "serve", "--script", str(script), "--dialect", "vllm",
+         "--send-log", str(folder / "sent.jsonl")],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -97,12 +102,35 @@ async def measure(tokens: int, rate: float, batched: bool, interval: float | Non
         saved = pump_module.FLUSH_INTERVAL
         pump_module.FLUSH_INTERVAL = (interval or saved) if batched else 0.0
         try:
-            return await _drive(app, text)
+            result = await _drive(app, text)
         finally:
             pump_module.FLUSH_INTERVAL = saved
     finally:
         proc.terminate()
         proc.wait()
+    return result | lag_from_server(result.pop("probe"), folder / "sent.jsonl")
+
+
+def lag_from_server(probe: list[tuple[float, float, int]], log: Path) -> dict[str, float]:
+    """Lag of each delta's last character from when the server sent it."""
+    sent = json.loads(log.read_text().splitlines()[-1])
+    ends, times, total = [], [], 0
+    for when, chars in sent:
+        if chars:
+            total += chars
+            ends.append(total)
+            times.append(when)
+    lags, offset = [], 0
+    for _, painted, chars in sorted(probe):
+        offset += chars
+        lags.append(painted - times[bisect.bisect_left(ends, offset)])
+    lags.sort()
+    return {
+        "server_lag_p50_ms": 1000 * statistics.median(lags),
+        "server_lag_p95_ms": 1000 * lags[int(0.95 * (len(lags) - 1))],
+        "server_lag_max_ms": 1000 * lags[-1],
+        "server_rate_tokens_per_s": total / CHARS_PER_TOKEN / (times[-1] - times[0]),
+    }
 
 
 async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
@@ -122,9 +150,9 @@ async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
         await beat
         shown = app.query_one(AssistantMessage).text
         assert shown == text, f"rendered {len(shown)} of {len(text)} characters"
-    lags = sorted(painted - arrived for arrived, painted in probe)
-    first, last = min(a for a, _ in probe), max(a for a, _ in probe)
-    painted_last = max(p for _, p in probe)
+    lags = sorted(painted - arrived for arrived, painted, _ in probe)
+    first, last = min(a for a, _, _ in probe), max(a for a, _, _ in probe)
+    painted_last = max(p for _, p, _ in probe)
     stream_s = last - first
     return {
         "deltas": len(probe),
@@ -138,6 +166,7 @@ async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
         "loop_stall_p95_ms": 1000 * sorted(stalls)[int(0.95 * (len(stalls) - 1))],
         "loop_stall_max_ms": 1000 * max(stalls),
         "cpu_s": cpu,
+        "probe": probe,
     }
 
 
@@ -147,8 +176,13 @@ def report(name: str, tokens: int, r: dict[str, float]) -> None:
         f"({r['tokens_per_s']:,.0f} tokens/s)"
     )
     print(
-        f"  UI lag behind the stream: p50 {r['lag_p50_ms']:.1f} ms, p95 {r['lag_p95_ms']:.1f} ms, "
-        f"max {r['lag_max_ms']:.1f} ms"
+        f"  UI lag behind the stream (server sent → on screen): p50 {r['server_lag_p50_ms']:.1f} ms, "
+        f"p95 {r['server_lag_p95_ms']:.1f} ms, max {r['server_lag_max_ms']:.1f} ms "
+        f"(server paced {r['server_rate_tokens_per_s']:,.0f} tokens/s)"
+    )
+    print(
+        f"  lag from arrival in the UI's event loop: p50 {r['lag_p50_ms']:.1f} ms, "
+        f"p95 {r['lag_p95_ms']:.1f} ms, max {r['lag_max_ms']:.1f} ms"
     )
     print(
         f"  render time {r['render_s']:.2f} s vs stream time {r['stream_s']:.2f} s "
@@ -212,11 +246,11 @@ def main() -> None:
         report("qagent TUI, batched (same stream as the peer)", args.peer_tokens, same)
         report("peer: same app drawing every delta (no batching)", args.peer_tokens, peer)
         print(
-            f"\nlag p95: peer / batched = {peer['lag_p95_ms'] / max(same['lag_p95_ms'], 0.001):.1f}x; "
+            f"\nlag p95: peer / batched = {peer['server_lag_p95_ms'] / max(same['server_lag_p95_ms'], 0.001):.1f}x; "
             f"UI CPU: peer / batched = {peer['cpu_s'] / max(same['cpu_s'], 0.001):.1f}x"
         )
-    verdict = "meets" if ours["lag_p95_ms"] <= 50 else "MISSES"
-    print(f"\ntarget lag p95 ≤ 50 ms at {args.rate:,.0f} tokens/s: {verdict} ({ours['lag_p95_ms']:.1f} ms)")
+    verdict = "meets" if ours["server_lag_p95_ms"] <= 50 else "MISSES"
+    print(f"\ntarget lag p95 ≤ 50 ms at {args.rate:,.0f} tokens/s: {verdict} ({ours['server_lag_p95_ms']:.1f} ms)")
     print(f"machine load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

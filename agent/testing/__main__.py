@@ -22,11 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--record", type=Path, help="append every request as a JSON line here")
     serve.add_argument("--model-id", action="append", dest="model_ids")
     serve.add_argument("--context-length", type=int, default=65536)
+    serve.add_argument("--send-log", type=Path, help="append when each streamed chunk left (benchmarks)")
     args = parser.parse_args(argv)
     try:
         script = json.loads(args.script.read_text(encoding="utf-8"))
         server = ScriptedServer(script, dialect=args.dialect, port=args.port, record_path=args.record,
-                                model_ids=args.model_ids, context_length=args.context_length)
+                                model_ids=args.model_ids, context_length=args.context_length,
+                                send_log=args.send_log)
     except (OSError, ValueError) as exc:
         print(f"error: cannot load script {args.script}: {exc}", file=sys.stderr)
         return 2

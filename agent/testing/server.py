@@ -33,6 +33,7 @@ class ScriptedServer:
         record_path: Path | str | None = None,
         model_ids: list[str] | None = None,
         context_length: int = 65536,
+        send_log: Path | str | None = None,
     ) -> None:
         self.dialect = dialect
         self.entries: list[Reply | Fault] = [parse_entry(e) for e in script or []]
@@ -40,6 +41,9 @@ class ScriptedServer:
         self.record_path = Path(record_path) if record_path else None
         self.model_ids = model_ids or ["scripted-model"]
         self.context_length = context_length
+        self.send_log = Path(send_log) if send_log else None
+        """When set, each streamed reply appends one JSON line: [[perf_counter, content chars], ...]
+        per chunk as it left, so a benchmark can measure a front end's lag from the server."""
         self._cursor = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -222,10 +226,16 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             try:
                 for _ in range(reply.keepalive):
                     self._write_chunk(b": keep-alive\n\n")
-                for chunk in chunks:
-                    if reply.chunk_delay:
-                        time.sleep(reply.chunk_delay)
+                sent: list[tuple[float, int]] = []
+                start = time.perf_counter()
+                for number, chunk in enumerate(chunks, start=1):
+                    if reply.chunk_delay:  # paced by the clock, so the rate holds however long a write takes
+                        time.sleep(max(0.0, start + number * reply.chunk_delay - time.perf_counter()))
                     self._sse(chunk)
+                    sent.append((time.perf_counter(), _content_chars(chunk)))
+                if server.send_log:
+                    with server._lock, server.send_log.open("a", encoding="utf-8") as handle:
+                        handle.write(json.dumps(sent) + "\n")
                 if reply.no_done:
                     while not server._stopping.wait(0.2):
                         self._write_chunk(b": keep-alive\n\n")
@@ -271,3 +281,8 @@ def _make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
     return Handler
+
+
+def _content_chars(chunk: dict[str, Any]) -> int:
+    choices = chunk.get("choices") or [{}]
+    return len((choices[0].get("delta") or {}).get("content") or "")

@@ -112,7 +112,7 @@ class AssistantMessage(Widget):
     """
 
     DEFAULT_CSS = "AssistantMessage { height: auto; padding: 0 0 0 1; margin: 0 0 1 0; }"
-    SEGMENT_CHARS = 600
+    SEGMENT_CHARS = 300
 
     def __init__(self) -> None:
         super().__init__()

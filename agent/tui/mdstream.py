@@ -56,16 +56,40 @@ def last_block(text: str) -> str:
     return text[points[-1] :] if points else text
 
 
-def _opening(block: str) -> str:
-    """The first two lines of a block: enough to tell its kind (a table needs its delimiter row)."""
-    return "".join(block.splitlines(keepends=True)[:2])
+_HEADING = re.compile(r"(#{1,6})(?:\s|$)")
+_RULE = re.compile(r"(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,})$")
+_TABLE_DELIMITER = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_SETEXT = re.compile(r"\s*(?:=+|-+)\s*$")
+
+
+def block_kind(block: str) -> str:
+    """What Markdown element a block opens with, from its first two lines."""
+    lines = block.splitlines()[:2]
+    first, second = (lines + ["", ""])[:2]
+    opening = first.lstrip()
+    heading = _HEADING.match(opening)
+    if opening.startswith(_FENCE):
+        return "fence"
+    if heading:
+        return f"h{len(heading.group(1))}"
+    if _RULE.match(opening):
+        return "rule"
+    if opening.startswith(">"):
+        return "quote"
+    if _LIST_ITEM.match(opening):
+        return "ordered" if opening[0].isdigit() else "bullet"
+    if "|" in first and _TABLE_DELIMITER.match(second):
+        return "table"
+    if second and _SETEXT.match(second):
+        return "setext"
+    return "html" if opening.startswith("<") else "paragraph"
 
 
 class JoinGaps:
     """Blank lines between two parts: ``len(render(a + b)) - len(render(a)) - len(render(b))`` for
-    the last block of the one and the opening of the next's first block. The gap depends only on
-    the kinds of the two blocks, so it is measured once per pair and remembered, and a growing
-    live tail does not pay for three renders on every frame."""
+    the last block of the one and the opening of the next's first block. The gap depends on what
+    ends the one and the kind of block that opens the next, so it is measured once per finished
+    part and kind of what follows: the live tail does not pay three renders on every frame."""
 
     def __init__(self, count_lines: Callable[[str], int]) -> None:
         self._count = count_lines
@@ -74,12 +98,14 @@ class JoinGaps:
     def gap(self, before: str, after: str) -> int:
         if not before.strip() or not after.strip():
             return 0
-        key = (last_block(before).rstrip("\n"), _opening(first_block(after)).rstrip("\n"))
+        ending, opening = last_block(before).rstrip("\n"), first_block(after)
+        key = (ending, block_kind(opening))
         if key not in self._known:
-            if len(self._known) > 256:  # a long answer's pairs; all are cheap to measure again
+            if len(self._known) > 256:  # a long answer's joins; all are cheap to measure again
                 self._known.clear()
-            joined = self._count(key[0] + "\n\n" + key[1])
-            self._known[key] = max(0, joined - self._count(key[0]) - self._count(key[1]))
+            opening = "".join(opening.splitlines(keepends=True)[:2]).rstrip("\n")
+            joined = self._count(ending + "\n\n" + opening)
+            self._known[key] = max(0, joined - self._count(ending) - self._count(opening))
         return self._known[key]
 
     def clear(self) -> None:

@@ -62,8 +62,9 @@ class EventPump:
         self._timer: Timer | None = None
         self._last_flush = 0.0
         self._lock = asyncio.Lock()
-        self.probe: list[tuple[float, float]] | None = None
-        """Benchmarks set this to a list; each text delta adds (arrived, painted) monotonic times."""
+        self.probe: list[tuple[float, float, int]] | None = None
+        """Benchmarks set this to a list; each text delta adds (arrived, painted, characters), the
+        times from ``time.perf_counter``."""
 
     # ------------------------------------------------------------------ intake
     def push(self, event: Event) -> None:
@@ -82,14 +83,19 @@ class EventPump:
         self._last_flush = time.perf_counter()
         async with self._lock:
             batch, self.pending = self.pending, []
-            arrived: list[float] = []
+            arrived: list[tuple[float, int]] = []
             for kind, key, items in _runs(batch):
                 if kind is TextDelta:
-                    arrived.extend(t for t, _ in items)
+                    arrived.extend((t, len(e.text)) for t, e in items)  # type: ignore[attr-defined]
                 await self._apply(kind, key, [e for _, e in items])
         if self.probe is not None and arrived:
             probe = self.probe
-            self.view.app.call_after_refresh(lambda: probe.extend((t, time.perf_counter()) for t in arrived))
+
+            def painted() -> None:
+                now = time.perf_counter()
+                probe.extend((t, now, n) for t, n in arrived)
+
+            self.view.app.call_after_refresh(painted)
 
     async def drain(self) -> None:
         """Apply everything queued now (end of a turn, before a command draws its own output)."""
