@@ -212,12 +212,12 @@ class Run:
     rules: dict[str, Usage] = field(default_factory=dict)
     """Remote usage under each cache rule."""
     local: Usage = field(default_factory=Usage)
+    remote_requests: int = 0
+    local_requests: int = 0
 
     @property
     def remote(self) -> Usage:
         return self.rules["v4"]
-    remote_requests: int = 0
-    local_requests: int = 0
 
 
 async def run_task(root: Path, case: dict[str, Any], always_remote: bool) -> Run:
