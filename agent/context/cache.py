@@ -353,9 +353,8 @@ class TagCache:
         return sorted(r for batch in run_parallel(_parse_batch, batches, str(self.root)) for r in batch)
 
     def _listing(self) -> workspace.Listing:
-        """The last listing while it is current, else a new one from git."""
-        if self._listed is None or not self._listed.current():
-            self._listed = workspace.Listing.take(self.root)
+        listed = self._listed
+        self._listed = workspace.Listing.take(self.root) if listed is None else listed.refreshed(self.root)
         return self._listed
 
     def _put(self, rel: str, entry: Entry, stats: UpdateStats) -> None:

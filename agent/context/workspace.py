@@ -205,41 +205,40 @@ def list_files(root: Path) -> list[str]:
     Outside a git repository, walks the tree and applies only the name-based rules (there is no
     ignore file to honour without git).
     """
+    names = _git_ls(root)
+    return sorted(n for n in (names if names is not None else _walk(root)) if not excluded_by_name(n))
+
+
+def _git_ls(root: Path, folders: list[str] | None = None) -> set[str] | None:
+    """``git ls-files`` of the whole tree or of some folders (recursively); None when git cannot."""
+    cmd = ["git", "--literal-pathspecs", "-C", str(root), "ls-files", "-z", "--cached", "--others"]
+    cmd += ["--exclude-standard", "--deduplicate"]
     try:
-        proc = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(root),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--deduplicate",
-            ],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
+        proc = subprocess.run([*cmd, "--", *(folders or ())], capture_output=True, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
-        proc = None
-    if proc is not None and proc.returncode == 0:
-        names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
-    else:
-        names = set(_walk(root))
-    return sorted(n for n in names if not excluded_by_name(n))
+        return None
+    if proc.returncode != 0:
+        return None
+    return {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+
+
+FIXED_WATCHED = 3
+"""The git index, .git/info/exclude and the root folder head every watched list."""
+MAX_RELISTED_FOLDERS = 64
 
 
 class Listing(NamedTuple):
     """``list_files`` split by whether a grammar handles a file, with the stamps that date it.
 
-    Adding, removing or renaming a file changes its directory's mtime; ``git add``/``rm`` rewrite
-    the index; so while those mtimes are unchanged the listing is current and git need not be asked.
+    Adding, removing or renaming a file changes its folder's mtime (and so does an editor's or our
+    own atomic save); ``git add``/``rm`` rewrite the index; so while those mtimes are unchanged the
+    listing is current. When only some folders changed, git lists just those folders again.
     """
 
     watched: list[str]
     stamps: list[int]
+    folders: int
+    """How many entries of ``watched`` after the fixed ones are folders (then come .gitignore files)."""
     files: list[str]
     code: list[str]
     file_set: frozenset[str]
@@ -247,26 +246,51 @@ class Listing(NamedTuple):
     other_set: frozenset[str]
 
     @classmethod
-    def take(cls, root: Path) -> Listing:
-        files = list_files(root)
-        watched = _watched(root, files)
+    def take(cls, root: Path, files: list[str] | None = None, known: dict[str, int] | None = None) -> Listing:
+        """A listing of ``files`` (default: ask git), stamped; ``known`` stamps were taken before the
+        files were listed, so a change made while git ran is still seen next time."""
+        files = list_files(root) if files is None else files
+        watched, folders = _watched(root, files)
+        known = known or {}
+        fresh = iter(_stamps([w for w in watched if w not in known]))
+        stamps = [known[w] if w in known else next(fresh) for w in watched]
         code = [rel for rel in files if language_for(rel)]
         file_set, code_set = frozenset(files), frozenset(code)
-        return cls(watched, _stamps(watched), files, code, file_set, code_set, file_set - code_set)
+        return cls(watched, stamps, folders, files, code, file_set, code_set, file_set - code_set)
 
-    def current(self) -> bool:
-        return bool(self.watched) and _stamps(self.watched) == self.stamps
+    def refreshed(self, root: Path) -> Listing:
+        """This listing while nothing moved; else one that re-lists only the folders that changed
+        (all of the tree when the index, an ignore file or the root folder itself changed)."""
+        if not self.watched:
+            return Listing.take(root)  # a worktree or no git: nothing to watch, always ask
+        stamps = _stamps(self.watched)
+        if stamps == self.stamps:
+            return self
+        known = dict(zip(self.watched, stamps, strict=True))
+        changed = [i for i, (a, b) in enumerate(zip(self.stamps, stamps, strict=True)) if a != b]
+        first, end = FIXED_WATCHED, FIXED_WATCHED + self.folders
+        if len(changed) > MAX_RELISTED_FOLDERS or any(not first <= i < end for i in changed):
+            return Listing.take(root, known=known)
+        cut = len(str(root)) + 1
+        folders = [self.watched[i][cut:] for i in changed]
+        listed = _git_ls(root, folders)
+        if listed is None:
+            return Listing.take(root, known=known)
+        inside = tuple(f + "/" for f in folders)
+        kept = [rel for rel in self.files if not rel.startswith(inside)]
+        files = sorted(kept + [n for n in listed if not excluded_by_name(n)])
+        return Listing.take(root, files, known)
 
 
-def _watched(root: Path, files: list[str]) -> list[str]:
+def _watched(root: Path, files: list[str]) -> tuple[list[str], int]:
     git_dir = root / ".git"
     if not git_dir.is_dir():
-        return []  # a worktree or no git: always ask git
+        return [], 0  # a worktree or no git: always ask git
     prefix = str(root) + os.sep
-    dirs = sorted({rel.rpartition("/")[0] for rel in files})
+    folders = sorted({rel.rpartition("/")[0] for rel in files} - {""})
     watched = [str(git_dir / "index"), str(git_dir / "info" / "exclude"), str(root)]
-    watched += [prefix + d for d in dirs if d]
-    return watched + [prefix + f for f in files if f.endswith(".gitignore")]
+    watched += [prefix + d for d in folders]
+    return watched + [prefix + f for f in files if f.endswith(".gitignore")], len(folders)
 
 
 def _stamps(paths: list[str]) -> list[int]:

@@ -1,4 +1,4 @@
-"""The persistent index's trust in file stamps: racily clean files, and what is never re-read."""
+"""The persistent index: trust in file stamps (racily clean files, what is never re-read), re-listing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ctxhelpers import write
 
 from agent.context import cache
 from agent.context.repomap import RepoMap
@@ -96,3 +97,39 @@ def test_full_refresh_forgets_deleted_non_source_files(repo: Path, cache_dir: Pa
     (repo / "README.md").unlink()
     assert rm.refresh(code_only=False).removed == ["README.md"]
     assert "README.md" not in rm.entries
+
+
+def test_atomic_saves_new_folders_and_deletions_are_seen_by_a_partial_relisting(
+    repo: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    write(
+        repo,
+        {
+            ".gitignore": "*.log\nscratch/\n",
+            "pkg/sub/a.py": "def alpha():\n    return 1\n",
+            "pkg/other/b.py": "def beta():\n    return 2\n",
+        },
+    )
+    rm = RepoMap(repo, cache_dir=cache_dir)
+    rm.refresh()
+    temp = repo / "pkg/sub/.a.py.tmp"  # an atomic save: temp file, then rename over the original
+    temp.write_text("def alpha_two():\n    return 1\n")
+    temp.replace(repo / "pkg/sub/a.py")
+    write(
+        repo,
+        {
+            "pkg/sub/deeper/c.py": "def gamma():\n    return 3\n",
+            "pkg/sub/debug.log": "ignored\n",
+            "pkg/other/scratch/d.py": "def ignored_too():\n    return 4\n",
+        },
+    )
+    (repo / "pkg/other/b.py").unlink()
+    stats = rm.refresh()
+    assert stats.parsed == ["pkg/sub/a.py", "pkg/sub/deeper/c.py"]
+    assert stats.removed == ["pkg/other/b.py"]
+    assert {"alpha_two", "gamma"} <= rm.graph.defines.keys()
+    assert not {"alpha", "beta", "ignored_too"} & rm.graph.defines.keys()
+    rm.refresh(code_only=False)
+    fresh = RepoMap(repo, cache_dir=tmp_path / "fresh")
+    fresh.refresh(code_only=False)
+    assert sorted(rm.entries) == sorted(fresh.entries)
