@@ -125,6 +125,11 @@ def _parse_batch(root: str, rels: list[str]) -> list[tuple[str, str, Analysis]]:
     return out
 
 
+def _parse_packed(root: str, rels: list[str]) -> bytes:
+    """``_parse_batch`` for a worker: marshal moves these plain tuples at twice pickle's speed."""
+    return marshal.dumps(_parse_batch(root, rels))
+
+
 def start_method() -> str:
     """fork when no other thread runs (a thread holding a lock at fork time could deadlock the child)."""
     return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
@@ -350,7 +355,8 @@ class TagCache:
             for lang in {language_for(rel) for rel in rels} - {None}:
                 compile_language(lang)  # once here, inherited by the forked workers
         batches = _by_size(todo, max(2, len(rels) // 64))
-        return sorted(r for batch in run_parallel(_parse_batch, batches, str(self.root)) for r in batch)
+        packed = run_parallel(_parse_packed, batches, str(self.root))
+        return sorted(r for blob in packed for r in marshal.loads(blob))
 
     def _listing(self) -> workspace.Listing:
         listed = self._listed

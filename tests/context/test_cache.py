@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ctxhelpers import write
+from ctxhelpers import git, write
 
 from agent.context import cache
 from agent.context.repomap import RepoMap
@@ -133,3 +133,28 @@ def test_atomic_saves_new_folders_and_deletions_are_seen_by_a_partial_relisting(
     fresh = RepoMap(repo, cache_dir=tmp_path / "fresh")
     fresh.refresh(code_only=False)
     assert sorted(rm.entries) == sorted(fresh.entries)
+
+
+def test_parallel_cold_build_indexes_exactly_what_an_inline_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    git(root, "init", "-q")
+    body = "".join(f"    def method_{j}(self, x):\n        return helper_{j}(x) + {j}\n" for j in range(40))
+    write(
+        root,
+        {
+            f"pkg/m{i:02d}.py": f"class Thing{i}:\n{body}\n\ndef helper_{i}(x):\n    return x\n"
+            for i in range(80)
+        },
+    )
+    monkeypatch.setattr(cache, "POOL_BYTES", {"fork": 0, "spawn": 0})  # the process pool, however few bytes
+    parallel = cache.TagCache(root, tmp_path / "parallel")
+    stats = parallel.update()
+    monkeypatch.setattr(cache, "POOL_BYTES", {"fork": 1 << 40, "spawn": 1 << 40})
+    inline = cache.TagCache(root, tmp_path / "inline")
+    assert inline.update().parsed == stats.parsed == sorted(stats.parsed)
+    strip = lambda e: e._replace(mtime_ns=0, gen=0)  # noqa: E731 - stamps depend on read times
+    assert {k: strip(e) for k, e in parallel.files.items()} == {k: strip(e) for k, e in inline.files.items()}
+    assert len(parallel.files["pkg/m07.py"].defs) == 42
