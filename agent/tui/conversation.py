@@ -12,7 +12,7 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
@@ -130,7 +130,7 @@ class AssistantMessage(Widget):
     async def append(self, text: str) -> None:
         self.text += text
         self._tail += text
-        height = len(self._frozen_lines) + len(self._tail_lines)
+        height, changed_from = len(self._frozen_lines) + len(self._tail_lines), len(self._frozen_lines)
         cut = block_boundary(self._tail, self.SEGMENT_CHARS)
         if cut:
             done, self._tail = self._tail[:cut], self._tail[cut:]
@@ -140,8 +140,10 @@ class AssistantMessage(Widget):
             self.frozen.append(done)
         if self._width:
             self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
-        grew = len(self._frozen_lines) + len(self._tail_lines) != height
-        self.refresh(layout=grew or not self._width)
+        if not self._width or len(self._frozen_lines) + len(self._tail_lines) != height:
+            self.refresh(layout=True)
+        else:  # same height: only the tail's lines are drawn again, the rest stays cached on screen
+            self.refresh(Region(0, changed_from, self._width, height - changed_from))
 
     async def finish(self) -> None:
         """Nothing is pending: every append is drawn when it arrives (the pump batches them)."""
