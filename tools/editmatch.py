@@ -13,6 +13,7 @@ real text (its whitespace, its blank lines), changed lines are re-indented to th
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,13 +69,13 @@ def plan(text: str, old: str, new: str, *, replace_all: bool = False, name: str 
             loose = find_candidates(text.split("\n"), _split(old))
             if len(loose) > 1:
                 raise _shifted_twins(name, text.count("\n", 0, exact[0]) + 1, [c.lo + 1 for c in loose])
-        out, last = [], 0
+        out, last, level = [], 0, "exact"
         for pos in exact:
-            start = _unindented_start(text, pos, old, new)
-            out += [text[last:start], new]
-            last = pos + len(old)
+            start, replacement = _unindented_start(text, pos, old, new, name)
+            out += [text[last:start], replacement]
+            last, level = pos + len(old), level if replacement == new else "indentation"
         lines = tuple(text.count("\n", 0, pos) + 1 for pos in exact)
-        return EditPlan("".join(out) + text[last:], "exact", lines)
+        return EditPlan("".join(out) + text[last:], level, lines)
     if exact:
         raise _ambiguous(name, [text.count("\n", 0, p) + 1 for p in exact], "exactly")
     file_lines = text.split("\n")
@@ -110,28 +111,62 @@ def _shifted(text: str, pos: int, old: str) -> bool:
     return bool(prefix) and not prefix.strip() and old[:1] in (" ", "\t")
 
 
-def _unindented_start(text: str, pos: int, old: str, new: str) -> int:
-    """Where the replacement starts when old_string left out its first line's indentation.
+def _unindented_start(text: str, pos: int, old: str, new: str, name: str) -> tuple[int, str]:
+    """Where the replacement starts, and what it is, when old_string left out its first line's indentation.
 
-    Deleting such whole lines deletes the indentation too. If a one-line old_string becomes several
-    lines, nothing says whether the model's later lines are absolute or shifted like the first, so the
-    edit is refused rather than guessed.
+    Deleting such whole lines deletes the indentation too. A one-line old_string that becomes several
+    lines reads two ways: every line of new_string is shifted left like its first line (re-indent them
+    all by the line's indentation), or only its first line lost the indentation. Both are kept only when
+    they could be meant (see _readings); the edit is made when exactly one reading is left.
     """
     line_start = text.rfind("\n", 0, pos) + 1
     prefix = text[line_start:pos]
     if not prefix or prefix.strip() or old[:1] in (" ", "\t"):
-        return pos
+        return pos, new
     if not new and old.endswith("\n"):
-        return line_start
+        return line_start, new
     if "\n" not in old.rstrip("\n") and sum(1 for line in new.split("\n") if line.strip()) > 1:
-        number = text.count("\n", 0, pos) + 1
-        raise ToolRetry(
-            f"old_string matches line {number} without its leading indentation, "
-            "and new_string has several lines, so their indentation is ambiguous; nothing was changed. "
-            "Include the line's full indentation in old_string and write new_string with the indentation "
-            "each line should have."
-        )
-    return pos
+        readings = _readings(text, line_start, pos + len(old), prefix, new, name)
+        if len(readings) != 1 or not _whole_lines(text, pos, old):
+            number = text.count("\n", 0, pos) + 1
+            raise ToolRetry(
+                f"old_string matches line {number} without its leading indentation, and new_string has "
+                "several lines, so their indentation is ambiguous (shifted like the first line, or only "
+                "the first line unindented); nothing was changed. Include the line's full indentation in "
+                "old_string and write new_string with the indentation each line should have."
+            )
+        return line_start, readings[0]
+    return pos, new
+
+
+def _readings(text: str, start: int, end: int, indent: str, new: str, name: str) -> list[str]:
+    """The readings of new_string that could be meant, re-indented for the file.
+
+    Shifting every line is refused when it would mix tabs and spaces. When new_string starts with an
+    unindented line, either reading fits its text, so only the compiler can tell them apart: in a
+    Python file that compiles, a reading whose result does not compile is dropped (the readings differ
+    only in indentation, so when one is a syntax error the model meant the other); elsewhere, or when
+    both compile, the edit is refused.
+    """
+    lines = new.split("\n")
+    found = []
+    if all(set(_indent(line)) <= set(indent) for line in lines):
+        found.append("\n".join(indent + line if line.strip() else line for line in lines))
+    if lines[0][:1].strip():
+        if not (name.endswith((".py", ".pyi")) and _compiles(text, name)):
+            return []
+        found = [r for r in [*found, indent + new] if _compiles(text[:start] + r + text[end:], name)]
+    return found
+
+
+def _compiles(source: str, name: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(source, name, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
 
 
 def _whole_lines(text: str, pos: int, old: str) -> bool:
