@@ -241,18 +241,27 @@ class Router:
         return None
 
 
-def repo_signals(signals: StepSignals, root: Path, repo_map: Any = None) -> StepSignals:
-    """Fill the repository-derived signals: files likely involved (mentioned paths, and the repo map's
-    resolution of mentioned identifiers in a git repository)."""
-    files = mentioned_paths(signals.prompt, root)
-    if repo_map is None and (root / ".git").exists():
-        from agent.context.repomap import RepoMap
+CODE_NAME = re.compile(r"(?!__)\w*(?:[a-z0-9]_[A-Za-z0-9]|[a-z][A-Z])\w*")
+"""snake_case, or camelCase/PascalCase with an inner capital. Plain words (run, write, test, User) and
+dunder methods (__repr__) are not code names: a real repository defines most of them somewhere, and
+counting their definers made one-file requests look repository-scale."""
 
-        repo_map = RepoMap(root)
-    if repo_map is not None:
-        try:
-            files = list(dict.fromkeys(files + repo_map.files_likely_involved(signals.prompt, k=8, lexical=False)))
-        except Exception:  # routing must not fail because the map could not be built
-            pass
+
+def repo_signals(signals: StepSignals, root: Path, repo_map: Any = None) -> StepSignals:
+    """Fill the repository-derived signals: the files likely involved. Paths the prompt names are the
+    scope the user gave; a prompt naming none has its code names (snake_case, camelCase) resolved to
+    the files defining them, in a git repository (the map is only built when there are some)."""
+    files = mentioned_paths(signals.prompt, root)
+    names = [word for word in re.findall(r"\w+", signals.prompt) if CODE_NAME.fullmatch(word)]
+    if not files and names:
+        if repo_map is None and (root / ".git").exists():
+            from agent.context.repomap import RepoMap
+
+            repo_map = RepoMap(root)
+        if repo_map is not None:
+            try:
+                files = repo_map.files_likely_involved(" ".join(names), k=8, lexical=False)
+            except Exception:  # routing must not fail because the map could not be built
+                pass
     signals.files_involved = files
     return signals

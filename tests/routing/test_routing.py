@@ -236,3 +236,28 @@ def test_tool_call_arguments_count_towards_the_tokens_a_step_needs(tmp_path):
     assert decision.est_tokens > usable
     assert decision.model == "remote" and "more than local" in decision.reason
     assert router.decide(StepSignals(prompt=""), conversation).est_tokens == decision.est_tokens
+
+
+def test_plain_words_defined_across_a_real_repo_do_not_make_a_one_file_task_repository_scale(git_repo):
+    """A real repository defines ``run``, ``write``, ``test`` and ``__repr__`` in many files, and a
+    second ``create_user``; a request about one named file must still stay local."""
+    from agent.routing import repo_signals
+
+    common = "def run():\n    pass\n\ndef write():\n    pass\n\ndef test():\n    pass\n\n" \
+             "class Thing:\n    def __repr__(self):\n        return 'x'\n"
+    for name in ("jobs", "io_helpers", "checks", "admin"):
+        (git_repo / f"{name}.py").write_text(common + f"\ndef create_user():\n    return '{name}'\n")
+    (git_repo / "src").mkdir()
+    (git_repo / "src/api.py").write_text("def create_user(payload):\n    return payload\n")
+    (git_repo / "src/utils.py").write_text("def slugify(text):\n    return text.lower()\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "a repository with common names")
+    router = Router(routing_config(git_repo), git_repo)
+    for prompt in ("write a unit test for slugify in src/utils.py",
+                   "add input validation to the create_user handler in src/api.py",
+                   "run the tests and fix what fails in src/utils.py",
+                   "improve the __repr__ of Thing"):
+        decision = router.decide(repo_signals(StepSignals(prompt=prompt), git_repo))
+        assert decision.model == "local", (prompt, decision.reason)
+    spread = router.decide(repo_signals(StepSignals(prompt="make create_user validate its input"), git_repo))
+    assert spread.model == "remote", "a code name defined in five files is repository-scale"
