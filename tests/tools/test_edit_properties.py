@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from tools import ToolRetry, ToolSession, editmatch, run_tool
@@ -84,3 +84,44 @@ def test_through_the_tool_on_real_files(case, new):
                        session=session)
         assert dup.ok, dup.text
         assert (root / "f.py").read_text() == joined(lines[:start]) + new + joined(lines[end:])
+
+
+NAMES = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@st.composite
+def python_block(draw, depth: int = 0) -> list[str]:
+    """A small random Python block (statements, nested if/for/def), indented by 4 per level."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["assign", "call", "if", "for"] + (["def"] if depth == 0 else [])))
+        name = draw(NAMES)
+        if kind in ("assign", "call") or depth >= 3:
+            lines.append(f"{name} = {draw(st.integers(0, 99))}" if kind == "assign" else f"{name}()")
+            continue
+        head = {"if": f"if {name}:", "for": f"for {name} in {name}s:", "def": f"def {name}():"}[kind]
+        lines += [head] + ["    " + line for line in draw(python_block(depth + 1))]
+    return lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(python_block(), st.integers(0, 10_000), st.integers(1, 4), st.booleans())
+def test_a_one_line_old_string_without_indentation_is_never_reindented_wrongly(lines, pick, count, shift_all):
+    """The model drops the matched line's indentation, then either shifts its added lines the same way
+    or writes them as the file needs them: the edit lands exactly as meant, or is refused."""
+    indented = [j for j, line in enumerate(lines[:-1]) if line.startswith(" ")]
+    assume(indented)
+    j = indented[pick % len(indented)]
+    added = lines[j + 1:j + 1 + count]
+    indent = lines[j][: len(lines[j]) - len(lines[j].lstrip())]
+    assume(all(line.startswith(indent) for line in added) or not shift_all)
+    file_text = joined(lines[:j + 1] + lines[j + 1 + count:])
+    written = [line[len(indent):] for line in added] if shift_all else added
+    new = joined([lines[j].lstrip()] + written)
+    try:
+        result = editmatch.plan(file_text, lines[j].lstrip() + "\n", new, name="mod.py")
+    except ToolRetry:
+        event("refused")
+        return
+    event("applied")
+    assert result.text == joined(lines[:j + 1] + added + lines[j + 1 + count:])
