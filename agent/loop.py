@@ -213,7 +213,7 @@ class Agent:
                 await self.mcp.attach(self.toolset, emit)
             await self.context.prepare(prompt)
             signals.pack_tokens = self.context.pack_sizes.get(self.config.routing.local, 0)
-            if self._routing_is_open(signals):
+            if self.routing_is_open(signals):
                 await asyncio.to_thread(repo_signals, signals, self.cwd, self.context.repo_map())
             if wants_architect(self, signals):
                 final_text, stop = await run_architect(self, signals, emit)
@@ -242,7 +242,7 @@ class Agent:
             cache_hit_tokens=self.total.cache_hit_tokens, cost_usd=round(self.total_cost, 6),
             saved_vs_remote_usd=round(self.saved_vs_remote, 6))))
 
-    def _routing_is_open(self, signals: StepSignals) -> bool:
+    def routing_is_open(self, signals: StepSignals) -> bool:
         """Whether repository signals can change the route (auto routing, no override, packing on):
         building the repo map for a pinned route would be wasted work (batch tasks, --route local)."""
         if not self.config.context.pack or signals.model_override or self.router.pinned:

@@ -185,13 +185,13 @@ class Router:
                 return f"needs ~{tokens:,} tokens, more than {self.local}'s usable {usable:,}"
         if self._escalating(s):
             return f"escalating: step {s.step + 1} without finishing locally"
-        return self._scale_reason(s)
+        return self.scale_reason(s)
 
     def _escalating(self, s: StepSignals) -> bool:
         """A long local run that has not finished: the step limit is near."""
         return s.step >= max(8, int(self.config.limits.max_turns * 0.6))
 
-    def _scale_reason(self, s: StepSignals) -> str | None:
+    def scale_reason(self, s: StepSignals) -> str | None:
         match = REPO_SCALE.search(s.prompt)
         if match:
             return f"repository-scale task ({match.group(0)})"
@@ -220,7 +220,7 @@ class Router:
             return None
         if FORCE_REMOTE.search(s.prompt) or FORCE_LOCAL.search(s.prompt):
             return None
-        return self._scale_reason(s)
+        return self.scale_reason(s)
 
     # ------------------------------------------------------------------ failures
     def report_failure(self, name: str, kind: str) -> None:

@@ -238,8 +238,8 @@ async def run_task(root: Path, case: dict[str, Any], always_remote: bool) -> Run
         signals.pack_tokens = agent.context.pack_sizes.get(config.routing.local, 0)
         repo_map = agent.context.repo_map()
         probe = repo_signals(StepSignals(prompt=prompt), root, repo_map)
-        work = plan_work(root, prompt, "repo" if agent.router._scale_reason(probe) else "small", repo_map)
-        if agent._routing_is_open(signals):
+        work = plan_work(root, prompt, "repo" if agent.router.scale_reason(probe) else "small", repo_map)
+        if agent.routing_is_open(signals):
             repo_signals(signals, root, repo_map)
         decision = agent.router.decide(signals)
         architect = wants_architect(agent, signals)
