@@ -192,6 +192,7 @@ class Router:
         return s.step >= max(8, int(self.config.limits.max_turns * 0.6))
 
     def scale_reason(self, s: StepSignals) -> str | None:
+        """Why the task is repository-scale (its wording, or three or more files involved), or None."""
         match = REPO_SCALE.search(s.prompt)
         if match:
             return f"repository-scale task ({match.group(0)})"
