@@ -136,10 +136,14 @@ def start_method() -> str:
 
 
 def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
-    """``fn(*args, batch)`` for each batch on every core."""
+    """``fn(*args, batch)`` for each batch on every core.
+
+    One worker more than there are cores (ninja's default on two): a worker waiting for a file
+    read would leave a core idle, and on a machine busy with other work the build keeps its share.
+    """
     if len(batches) <= 1:
         return [fn(*args, b) for b in batches]
-    workers = min(len(batches), os.cpu_count() or 1)
+    workers = min(len(batches), (os.cpu_count() or 1) + 1)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method())) as pool:
         futures = [pool.submit(fn, *args, b) for b in batches]
         return [f.result() for f in futures]
