@@ -25,20 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tools.secretnames import is_secret_name
+
 SandboxKind = Literal["bwrap", "landlock", "none"]
 SandboxPolicy = Literal["auto", "bwrap", "off"]
 
 RUN_ID_VAR = "QAGENT_RUN_ID"
 """Marker put in every command's environment so leftover processes can be found and killed."""
 
-_SECRET_NAMES = frozenset({
-    ".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".netrc", ".pgpass", ".npmrc", ".pypirc",
-    "credentials", "credentials.json", ".git-credentials", "secrets.json", "secrets.yaml",
-    "secrets.yml", "service-account.json", ".htpasswd",
-})
-_SECRET_PATTERN = re.compile(r"\.env\..+|.+\.(?:pem|key|p12|pfx|jks|keystore)", re.DOTALL)
-"""``.env.*`` and key/certificate files (one regex: this runs on every file name in the tree)."""
-_SECRET_TEMPLATES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
 _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
                         ".pytest_cache", ".ruff_cache", "site-packages"})
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
@@ -180,14 +174,6 @@ def secret_files(root: Path, *, limit: int = 500, budget: int = 20_000) -> list[
     return found
 
 
-def is_secret_name(name: str) -> bool:
-    if name in _SECRET_NAMES:
-        return True
-    if name in _SECRET_TEMPLATES:
-        return False
-    return _SECRET_PATTERN.fullmatch(name) is not None
-
-
 def secret_file_refusal(path: Path, shown: str) -> str | None:
     """Why file tools will not open ``path`` (a secret-looking name), or None.
 
@@ -200,11 +186,6 @@ def secret_file_refusal(path: Path, shown: str) -> str | None:
     return (f"{shown} looks like a secret file (keys, passwords); file tools do not open it, so its content "
             "never reaches a model or the session log. Ask the user for what you need from it (a variable "
             "name, not its value), or have them edit it.")
-
-
-SECRET_GLOBS: tuple[str, ...] = (*sorted(_SECRET_NAMES), ".env.*", "*.pem", "*.key", "*.p12", "*.pfx",
-                                 "*.jks", "*.keystore")
-"""The secret-looking names as ripgrep globs (grep leaves them out)."""
 
 
 def venv_interpreters(root: Path, home: str) -> list[str]:

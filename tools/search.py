@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools.paths import display_path, resolve_in_workspace
-from tools.sandbox import SECRET_GLOBS, secret_file_refusal
+from tools.sandbox import secret_file_refusal
+from tools.secretnames import SECRET_NAME_PATTERNS
 
 TIMEOUT_S = 60.0
 MAX_COLUMNS = 400
@@ -79,7 +80,7 @@ class GrepArgs(BaseModel):
 def _grep_command(args: GrepArgs, root: Path) -> list[str]:
     cmd = [find_rg(), *_COMMON, "--no-heading", "--with-filename", "--line-number", "--null",
            "--max-columns", str(MAX_COLUMNS), "--max-columns-preview"]
-    cmd += [f"--glob=!{glob}" for glob in SECRET_GLOBS]  # like read_file: secret files are never shown
+    cmd += [f"--iglob=!{glob}" for glob in SECRET_NAME_PATTERNS]  # never shown, like read_file
     if args.ignore_case:
         cmd.append("--ignore-case")
     if args.context:
