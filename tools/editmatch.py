@@ -8,6 +8,8 @@ that other place and shifted its copy (the most common way an edit lands in the 
 
 A fuzzy match is applied as the model's own change: lines the model did not change keep the file's
 real text (its whitespace, its blank lines), changed lines are re-indented to the file's indentation.
+A one-line old_string that lost its indentation has two readings of new_string's indentation; it is
+re-indented only when exactly one of them is possible (see _readings).
 """
 
 from __future__ import annotations
