@@ -100,12 +100,14 @@ async def measure(tokens: int, rate: float, batched: bool, interval: float | Non
             use_user_file=False,
         )
         app = QAgentApp(folder, config, lambda approver, _: build_agent(config, folder, approver=approver))
-        saved = pump_module.FLUSH_INTERVAL
-        pump_module.FLUSH_INTERVAL = (interval or saved) if batched else 0.0
+        saved = pump_module.FLUSH_INTERVAL, pump_module.MAX_FLUSH_INTERVAL
+        pump_module.FLUSH_INTERVAL = (interval or saved[0]) if batched else 0.0
+        if not batched:  # the peer draws every delta as it comes: no pacing either
+            pump_module.MAX_FLUSH_INTERVAL = 0.0
         try:
             result = await _drive(app, text)
         finally:
-            pump_module.FLUSH_INTERVAL = saved
+            pump_module.FLUSH_INTERVAL, pump_module.MAX_FLUSH_INTERVAL = saved
     finally:
         proc.terminate()
         proc.wait()

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
 FLUSH_INTERVAL = 0.016
+MAX_FLUSH_INTERVAL = 0.1
 
 
 class EventPump:
@@ -61,6 +62,8 @@ class EventPump:
         self.thinking: ThinkingBlock | None = None
         self._timer: Timer | None = None
         self._last_flush = 0.0
+        self._frame_cost = 0.0
+        """Recent time from a flush to the screen showing it (moving average), for pacing."""
         self._lock = asyncio.Lock()
         self.probe: list[tuple[float, float, int]] | None = None
         """Benchmarks set this to a list; each text delta adds (arrived, painted, characters), the
@@ -71,16 +74,16 @@ class EventPump:
         """Called for every event as it arrives; schedules a flush if none is pending.
 
         The first event after a quiet spell is drawn at once; while a stream keeps coming, flushes
-        are spaced ``FLUSH_INTERVAL`` apart and each takes everything that arrived meanwhile."""
+        are spaced by :func:`frame_spacing` and each takes everything that arrived meanwhile."""
         now = time.perf_counter()
         self.pending.append((now, event))
         if self._timer is None:
-            delay = max(self._last_flush + FLUSH_INTERVAL - now, 0.0005)
+            delay = max(self._last_flush + frame_spacing(self._frame_cost) - now, 0.0005)
             self._timer = self.view.set_timer(delay, self.flush, name="event-flush")
 
     async def flush(self) -> None:
         self._timer = None
-        self._last_flush = time.perf_counter()
+        self._last_flush = started = time.perf_counter()
         async with self._lock:
             batch, self.pending = self.pending, []
             arrived: list[tuple[float, int]] = []
@@ -88,14 +91,15 @@ class EventPump:
                 if kind is TextDelta:
                     arrived.extend((t, len(e.text)) for t, e in items)  # type: ignore[attr-defined]
                 await self._apply(kind, key, [e for _, e in items])
-        if self.probe is not None and arrived:
-            probe = self.probe
+        probe = self.probe if arrived else None
 
-            def painted() -> None:
-                now = time.perf_counter()
+        def painted() -> None:
+            now = time.perf_counter()
+            self._frame_cost = 0.7 * self._frame_cost + 0.3 * (now - started)
+            if probe is not None:
                 probe.extend((t, now, n) for t, n in arrived)
 
-            self.view.app.call_after_refresh(painted)
+        self.view.app.call_after_refresh(painted)
 
     async def drain(self) -> None:
         """Apply everything queued now (end of a turn, before a command draws its own output)."""
@@ -191,6 +195,14 @@ class EventPump:
             card.finish(event.ok, event.output, event.diff, event.duration_s)
         if event.name == "todo_write" and event.ok and isinstance(event.data.get("items"), list):
             self.plan.set_items(event.data["items"])
+
+
+def frame_spacing(frame_cost: float) -> float:
+    """Seconds between the starts of two flushes: about a frame at 60 fps, but at least twice what
+    drawing a frame recently took. On a busy machine (a build, a test run, a second agent) frames
+    take longer; drawing less often then leaves the event loop half its time to read the stream,
+    so the screen stays a frame or two behind instead of falling seconds behind."""
+    return min(max(FLUSH_INTERVAL, 2 * frame_cost), MAX_FLUSH_INTERVAL)
 
 
 def _runs(batch: list[tuple[float, Event]]) -> list[tuple[type, str, list[tuple[float, Event]]]]:

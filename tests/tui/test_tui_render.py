@@ -170,3 +170,13 @@ async def test_a_streamed_answer_shows_exactly_what_the_whole_answer_renders_to(
         await pilot.pause()
         assert [strip.text for strip in answer.lines] == whole(answer)
         assert max(len(line.rstrip()) for line in whole(answer)) < 70
+
+
+def test_frames_are_spaced_by_what_drawing_costs_so_the_stream_is_still_read() -> None:
+    """About 60 fps while frames are cheap; on a busy machine at least twice a frame's cost apart
+    (the event loop keeps half its time for reading the stream), and never slower than 10 fps."""
+    from agent.tui.pump import FLUSH_INTERVAL, MAX_FLUSH_INTERVAL, frame_spacing
+
+    assert frame_spacing(0.0) == frame_spacing(0.005) == FLUSH_INTERVAL
+    assert frame_spacing(0.03) == 0.06
+    assert frame_spacing(2.0) == MAX_FLUSH_INTERVAL == 0.1
