@@ -47,6 +47,9 @@ def prepare(sdist: Path, dest: Path) -> Path:
     subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
     subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
     subprocess.run(["git", *env, "commit", "-qm", "sdist"], cwd=tree, check=True)
+    # Flush the ~130 MB just written: left dirty, the kernel writes it back during the first seconds
+    # of the measured build, stealing far more of a 3-second build than of a 20-second one.
+    os.sync()
     return tree
 
 
