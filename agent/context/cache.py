@@ -130,6 +130,27 @@ def _parse_packed(root: str, rels: list[str]) -> bytes:
     return marshal.dumps(_parse_batch(root, rels))
 
 
+def _prefetch(root: str, rels: list[str]) -> None:
+    """Ask the kernel to read these files now, all at once, in the order they will be parsed.
+
+    On a cold page cache the workers would otherwise each block on one small read at a time; told
+    up front, the kernel keeps the disk queue full while the first files are already being parsed.
+    """
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for rel in rels:
+        try:
+            fd = os.open(os.path.join(root, rel), os.O_RDONLY)  # noqa: PTH118 - hot path
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass  # a file system without readahead: the workers simply read it themselves
+        finally:
+            os.close(fd)
+
+
 def start_method() -> str:
     """fork when no other thread runs (a thread holding a lock at fork time could deadlock the child)."""
     return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
@@ -359,6 +380,7 @@ class TagCache:
             for lang in {language_for(rel) for rel in rels} - {None}:
                 compile_language(lang)  # once here, inherited by the forked workers
         batches = _by_size(todo, max(2, len(rels) // 64))
+        _prefetch(str(self.root), [rel for batch in batches for rel in batch])
         packed = run_parallel(_parse_packed, batches, str(self.root))
         return sorted(r for blob in packed for r in marshal.loads(blob))
 
