@@ -19,19 +19,16 @@ from __future__ import annotations
 import atexit
 import hashlib
 import marshal
-import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
 import weakref
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agent.context import workspace
+from agent.context import parallel, workspace
 from agent.context.query import def_terms
 from agent.context.tags import compile_language, extract_tags, language_for
 
@@ -128,61 +125,6 @@ def _parse_batch(root: str, rels: list[str]) -> list[tuple[str, str, Analysis]]:
 def _parse_packed(root: str, rels: list[str]) -> bytes:
     """``_parse_batch`` for a worker: marshal moves these plain tuples at twice pickle's speed."""
     return marshal.dumps(_parse_batch(root, rels))
-
-
-def _prefetch(root: str, rels: list[str]) -> None:
-    """Ask the kernel to read these files now, all at once, in the order they will be parsed.
-
-    On a cold page cache the workers would otherwise each block on one small read at a time; told
-    up front, the kernel keeps the disk queue full while the first files are already being parsed.
-    """
-    if not hasattr(os, "posix_fadvise"):
-        return
-    for rel in rels:
-        try:
-            fd = os.open(os.path.join(root, rel), os.O_RDONLY)  # noqa: PTH118 - hot path
-        except OSError:
-            continue
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass  # a file system without readahead: the workers simply read it themselves
-        finally:
-            os.close(fd)
-
-
-def start_method() -> str:
-    """fork when no other thread runs (a thread holding a lock at fork time could deadlock the child)."""
-    return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
-
-
-def run_parallel(fn: Any, batches: list[Any], *args: Any) -> list[Any]:
-    """``fn(*args, batch)`` for each batch on every core.
-
-    One worker more than there are cores (ninja's default on two): a worker waiting for a file
-    read would leave a core idle, and on a machine busy with other work the build keeps its share.
-    """
-    if len(batches) <= 1:
-        return [fn(*args, b) for b in batches]
-    workers = min(len(batches), (os.cpu_count() or 1) + 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start_method())) as pool:
-        futures = [pool.submit(fn, *args, b) for b in batches]
-        return [f.result() for f in futures]
-
-
-def _by_size(todo: list[tuple[str, os.stat_result]], count: int) -> list[list[str]]:
-    """About ``count`` batches of equal bytes, biggest files first: the workers start on the slow
-    files and finish together on small ones, rather than one waiting on a big file dealt last."""
-    share = sum(st.st_size for _, st in todo) / count
-    batches: list[list[str]] = [[]]
-    size = 0
-    for rel, st in sorted(todo, key=lambda item: -item[1].st_size):
-        if size >= share:
-            batches.append([])
-            size = 0
-        batches[-1].append(rel)
-        size += st.st_size
-    return batches
 
 
 def stamp_of(st: os.stat_result, read_ns: int) -> int:
@@ -373,15 +315,15 @@ class TagCache:
     def _parse(self, todo: list[tuple[str, os.stat_result]]) -> list[tuple[str, str, Analysis]]:
         """Analyses sorted by path: inline for a few files, on every core for many."""
         rels = [rel for rel, _ in todo]
-        method = start_method()
+        method = parallel.start_method()
         if sum(st.st_size for _, st in todo) < POOL_BYTES[method] or (os.cpu_count() or 1) < 2:
             return _parse_batch(str(self.root), rels)
         if method == "fork":
             for lang in {language_for(rel) for rel in rels} - {None}:
                 compile_language(lang)  # once here, inherited by the forked workers
-        batches = _by_size(todo, max(2, len(rels) // 64))
-        _prefetch(str(self.root), [rel for batch in batches for rel in batch])
-        packed = run_parallel(_parse_packed, batches, str(self.root))
+        batches = parallel.by_size(todo, max(2, len(rels) // 64))
+        parallel.prefetch(str(self.root), [rel for batch in batches for rel in batch])
+        packed = parallel.run_parallel(_parse_packed, batches, str(self.root))
         return sorted(r for blob in packed for r in marshal.loads(blob))
 
     def _listing(self) -> workspace.Listing:

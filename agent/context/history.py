@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.context.cache import LARGE, MAX_PARSE_BYTES, Analysis, Entry, analyse, run_parallel
+from agent.context.cache import LARGE, MAX_PARSE_BYTES, Analysis, Entry, analyse
+from agent.context.parallel import run_parallel
 from agent.context.tags import language_for
 from agent.context.workspace import excluded_by_name, is_test_path
 
