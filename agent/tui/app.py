@@ -42,6 +42,17 @@ QUIT_WINDOW_S = 2.0
 _COMMAND = re.compile(r"^/[a-z]+$")
 
 
+def tune_collector() -> None:
+    """Collect young objects in larger batches (every 10,000 allocations instead of 700).
+
+    A fast stream allocates many short-lived objects (chunks, events, Rich segments); with the
+    default threshold enough of them are caught alive to trigger a full collection every half
+    second, each a visible stall. Larger batches catch fewer alive: in bench/tui_stream.py full
+    collections fell from 48 to 3 per 20,000 tokens and lag p95 by about 12 ms, at no cost in CPU.
+    """
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+
+
 def settle_heap() -> None:
     """Collect garbage, then move every surviving object out of the collector's sight.
 
@@ -84,6 +95,8 @@ class QAgentApp(App[int]):
         if model:
             self.agent.router.pinned = model
         self.initial_prompt = prompt
+        self._collector = gc.get_threshold()
+        """The garbage collector's thresholds before the app tuned them, restored when it closes."""
         self.mode: str | None = None
         self.route: str | None = None
         self.attachments: list[tuple[str, ImagePart]] = []
@@ -119,6 +132,7 @@ class QAgentApp(App[int]):
         yield self.status
 
     async def on_mount(self) -> None:
+        tune_collector()
         self.prompt.focus()
         self.status.set_choices(mode=self.config.routing.thinking, route=self.config.routing.mode)
         await self.view.add(
@@ -134,6 +148,7 @@ class QAgentApp(App[int]):
             self.send(self.initial_prompt)
 
     async def on_unmount(self) -> None:
+        gc.set_threshold(*self._collector)
         self.agent.interrupt()
         await self.agent.aclose()
 
@@ -243,10 +258,19 @@ class QAgentApp(App[int]):
 
     async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         """The agent's Approver: a modal; Esc there interrupts the turn."""
-        await self.pump.drain()
+        # The agent's events reach the pump through the turn's task, so the call's card may not be
+        # drawn yet: let them through (briefly), then mark the card, and lay the screen out before the
+        # modal covers it (a covered screen is not laid out again until it is back on top).
+        for _ in range(100):
+            await self.pump.drain()
+            if request.id in self.pump.cards:
+                self.pump.cards[request.id].set_status("waiting for approval")
+                break
+            await asyncio.sleep(0.005)
+        self.screen.refresh(layout=True)
         drawn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
-        await drawn  # the card says "waiting for approval" before the modal freezes the screen behind it
+        await drawn
         future: asyncio.Future[ApprovalDecision | None] = asyncio.get_running_loop().create_future()
         screen = ApprovalScreen(request)
         self.push_screen(screen, callback=lambda d: None if future.done() else future.set_result(d))

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.events import (
-    ApprovalRequested,
     Error,
     Event,
     Notice,
@@ -154,10 +153,6 @@ class EventPump:
         if isinstance(event, ToolCallStarted):
             await self._end_answer()
             await self.start_card(event.id, event.name, event.args)
-        elif isinstance(event, ApprovalRequested):
-            card = self.cards.get(event.id)
-            if card is not None:
-                card.set_status("waiting for approval")
         elif isinstance(event, ToolCallFinished):
             self.finish_card(event)
         elif isinstance(event, RouteDecided):
