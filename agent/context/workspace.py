@@ -17,43 +17,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agent.context.tags import language_for
+from agent.secretnames import is_secret_name
 
-SECRET_NAME_PATTERNS = (
-    ".env",
-    ".env.*",
-    "*.env",
-    ".envrc",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.kdbx",
-    "*.gpg",
-    "*.asc",
-    "credentials",
-    "credentials.*",
-    "*credentials*.json",
-    "client_secret*.json",
-    "service-account*.json",
-    "secrets.*",
-    "*.secret",
-    "*.secrets",
-    ".netrc",
-    ".pgpass",
-    ".htpasswd",
-    ".npmrc",
-    ".pypirc",
-    ".git-credentials",
-    "*.tfstate",
-    "*.tfstate.*",
-    "*.tfvars",
-)
 LOCK_FILES = frozenset(
     {
         "package-lock.json",
@@ -122,19 +87,11 @@ _SECRET_CONTENT = re.compile(
 )
 
 
-_SAFE_ENV = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
-_SECRET_NAME = re.compile("|".join(fnmatch.translate(p) for p in SECRET_NAME_PATTERNS))
 _GENERATED_NAME = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NAME_PATTERNS))
 
 
 def _name(path: str) -> str:
     return path.rsplit("/", 1)[-1]
-
-
-def is_secret_name(path: str) -> bool:
-    """True for names that usually hold secrets; matched on the file name, case-insensitively."""
-    name = _name(path).lower()
-    return name not in _SAFE_ENV and bool(_SECRET_NAME.match(name))
 
 
 def is_generated_name(path: str) -> bool:
