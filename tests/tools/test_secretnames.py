@@ -31,6 +31,9 @@ def test_the_sandbox_read_file_and_grep_all_keep_the_same_files_away(call, ws: P
         refused = call("read_file", path=name)
         assert not refused.ok and "looks like a secret file" in refused.text and "hunter2" not in refused.text
     assert call("read_file", path=".env.example").ok
+    from agent.context.workspace import excluded_by_name
+
+    assert all(excluded_by_name(f"config/{name}") for name in SECRETS), "the packer never packs them either"
     found = call("grep", pattern="hunter2")
     shown = {match["path"] for match in found.data["matches"]}
     assert shown == {"settings.py", "keyboard.py", "README.md", "secret_santa.py"}, (
