@@ -148,6 +148,14 @@ class AssistantMessage(Widget):
     async def finish(self) -> None:
         """Nothing is pending: every append is drawn when it arrives (the pump batches them)."""
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._restyle, init=False)
+
+    def _restyle(self) -> None:
+        """The kept lines carry the old theme's colours: render them again at the next layout."""
+        self._width = 0
+        self.refresh(layout=True)
+
     @property
     def lines(self) -> list[Strip]:
         """What the widget shows at its current width, one strip per line."""

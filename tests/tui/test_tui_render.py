@@ -170,6 +170,11 @@ async def test_a_streamed_answer_shows_exactly_what_the_whole_answer_renders_to(
         await pilot.pause()
         assert [strip.text for strip in answer.lines] == whole(answer)
         assert max(len(line.rstrip()) for line in whole(answer)) < 70
+        dark = list(answer.lines[0])
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert list(answer.lines[0]) != dark, "a new theme's colours reach the kept lines"
+        assert [strip.text for strip in answer.lines] == whole(answer)
 
 
 def test_frames_are_spaced_by_what_drawing_costs_so_the_stream_is_still_read() -> None:
