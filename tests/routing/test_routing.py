@@ -229,7 +229,8 @@ def test_tool_call_arguments_count_towards_the_tokens_a_step_needs(tmp_path):
     conversation = [
         Message(role="user", content="write the fixtures"),
         Message(role="assistant", content="", tool_calls=[
-            ToolCall(id="c1", name="write_file", arguments=json.dumps({"path": "fixtures.py", "content": body}))]),
+            ToolCall(id="c1", name="write_file",
+                     arguments=json.dumps({"path": "fixtures.py", "content": body}))]),
         Message(role="tool", content="wrote fixtures.py", tool_call_id="c1"),
     ]
     decision = router.decide(StepSignals(prompt=""), conversation)
