@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.compaction import conversation_tokens
 from agent.config import AgentConfig
 from agent.context.tokens import count_tokens
 from agent.events import RouteDecided
@@ -42,11 +43,6 @@ def _text_tokens(text: str) -> int:
     """Remembered per text: the router counts the whole conversation before every step, and
     without this a long session would re-tokenise every earlier message each time."""
     return count_tokens(text)
-
-
-def _message_tokens(message: Message) -> int:
-    calls = sum(_text_tokens(call.name) + _text_tokens(call.arguments) for call in message.tool_calls)
-    return _text_tokens(message.content) + _text_tokens(message.reasoning or "") + calls
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ class Router:
 
     # ------------------------------------------------------------------ deciding
     def decide(self, signals: StepSignals, conversation: list[Message] | None = None) -> RouteDecision:
-        tokens = signals.pack_tokens + sum(map(_message_tokens, conversation or []))
+        tokens = signals.pack_tokens + conversation_tokens(conversation or [], _text_tokens)
         if not conversation:
             tokens += count_tokens(signals.prompt)
         name, reason = self._choose_model(signals, tokens)
