@@ -135,11 +135,10 @@ class AssistantMessage(Widget):
         if cut:
             done, self._tail = self._tail[:cut], self._tail[cut:]
             if self._width:
-                before = self.frozen[-1] if self.frozen else ""
-                self._frozen_lines += map(tuple, self._part_lines(before, done))
+                self._frozen_lines += map(tuple, self._part_lines(self._last_part, done))
             self.frozen.append(done)
         if self._width:
-            self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
+            self._tail_lines = self._part_lines(self._last_part, self._tail)
         if not self._width or len(self._frozen_lines) + len(self._tail_lines) != height:
             self.refresh(layout=True)
         else:  # same height: only the tail's lines are drawn again, the rest stays cached on screen
@@ -161,6 +160,11 @@ class AssistantMessage(Widget):
         """What the widget shows at its current width, one strip per line."""
         return [Strip(line, self._width) for line in self._frozen_lines] + self._tail_lines
 
+    @property
+    def _last_part(self) -> str:
+        """The finished part the live tail follows ("" before the first cut)."""
+        return self.frozen[-1] if self.frozen else ""
+
     def _render(self, text: str) -> list[Strip]:
         visual = visualize(self, markdown(text))
         return Visual.to_strips(self, visual, self._width, None, self.visual_style, pad=True)
@@ -179,7 +183,7 @@ class AssistantMessage(Widget):
         self._frozen_lines = []
         for before, part in zip(["", *self.frozen], self.frozen, strict=False):
             self._frozen_lines += map(tuple, self._part_lines(before, part))
-        self._tail_lines = self._part_lines(self.frozen[-1] if self.frozen else "", self._tail)
+        self._tail_lines = self._part_lines(self._last_part, self._tail)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._layout_for(width)
