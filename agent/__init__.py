@@ -43,8 +43,8 @@ def _check_packaging_guard() -> None:
 _check_packaging_guard()
 
 _EXPORTS = {
-    "Agent": "agent.loop",
-    "Result": "agent.loop",
+    "Agent": "agent.core.agent",
+    "Result": "agent.core.agent",
     "AgentConfig": "agent.config",
     "ConfigError": "agent.config",
     "load_config": "agent.config",
@@ -54,11 +54,11 @@ _EXPORTS = {
     "ToolResult": "tools",
     "ToolRetry": "tools",
     "events": "agent.events",
-    "Approver": "agent.permissions",
-    "ApprovalDecision": "agent.permissions",
-    "ApprovalRequest": "agent.permissions",
-    "callback_approver": "agent.permissions",
-    "McpTools": "agent.mcp_client",
+    "Approver": "agent.policy.permissions",
+    "ApprovalDecision": "agent.policy.permissions",
+    "ApprovalRequest": "agent.policy.permissions",
+    "callback_approver": "agent.policy.permissions",
+    "McpTools": "agent.mcp",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -66,9 +66,9 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from agent import events
     from agent.config import AgentConfig, ConfigError, load_config
-    from agent.loop import Agent, Result
-    from agent.mcp_client import McpTools
-    from agent.permissions import ApprovalDecision, ApprovalRequest, Approver, callback_approver
+    from agent.core.agent import Agent, Result
+    from agent.mcp import McpTools
+    from agent.policy.permissions import ApprovalDecision, ApprovalRequest, Approver, callback_approver
     from tools import Tool, ToolContext, ToolResult, ToolRetry, tool
 
 

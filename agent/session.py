@@ -6,7 +6,7 @@ the provider sees it (a ``reset`` record replaces it, after compaction); events 
 ``qagent sessions`` (cost, first prompt) and for post-mortems. Each record is written with one
 ``write`` and flushed; ``sync()`` (fsync) runs at turn end. A torn last line (crash mid-write) is
 skipped when reading and cut off before appending again. Every string goes through
-:func:`agent.redact.redact` first, so keys never reach the disk.
+:func:`tools.redact.redact` first, so keys never reach the disk.
 
 Streaming deltas (text, reasoning, live tool output) are not logged: the finished message carries
 the same text, and logging each token would bloat the file.
@@ -24,11 +24,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.backups import atomic_write
+from agent.fsutil import atomic_write
 from agent.config import AgentConfig
 from agent.events import Event, ReasoningDelta, TextDelta, ToolOutputDelta, UsageReported
 from agent.messages import Message
-from agent.redact import redact
+from tools.redact import redact
 
 FORMAT_VERSION = 1
 _SKIPPED_EVENTS = (TextDelta, ReasoningDelta, ToolOutputDelta)

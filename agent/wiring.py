@@ -9,8 +9,8 @@ from pathlib import Path
 
 from agent.config import AgentConfig
 from agent.events import Notice
-from agent.loop import Agent
-from agent.permissions import Approver
+from agent.core.agent import Agent
+from agent.policy.permissions import Approver
 
 
 def build_agent(config: AgentConfig, workspace: Path, *, resume: str | None = None, cont: bool = False,
@@ -18,7 +18,7 @@ def build_agent(config: AgentConfig, workspace: Path, *, resume: str | None = No
     """An agent with the session log (``--resume``/``--continue``), per-turn checkpoints and the
     one-time sandbox notice. ``interactive`` front ends pass their own approver; headless runs
     keep the fail-closed default."""
-    from agent.gitops import Checkpointer, CheckpointHook
+    from agent.git.checkpoints import Checkpointer, CheckpointHook
     from agent.session import SessionLog, data_dir, find_session
 
     agent = Agent(config, cwd=workspace, approval=approver)

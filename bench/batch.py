@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.batch import BatchOptions, BatchRunner
-from agent.batch_exec import LocalExecutor
-from agent.batch_tasks import BatchTask
+from agent.batch.runner import BatchOptions, BatchRunner
+from agent.batch.execute import LocalExecutor
+from agent.batch.tasks import BatchTask
 from agent.config import load_config
 from agent.testing import ScriptedServer
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.gitops import Checkpointer
+from agent.git.checkpoints import Checkpointer
 
 
 def git(repo: Path, *args: str) -> None:

@@ -52,14 +52,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.architect import wants_architect  # noqa: E402
+from agent.core.architect import wants_architect  # noqa: E402
 from agent.config import Pricing, load_config  # noqa: E402
 from agent.context.tokens import tokenizer_status  # noqa: E402
 from agent.events import RouteDecided, ToolCallFinished  # noqa: E402
-from agent.loop import Agent  # noqa: E402
+from agent.core.agent import Agent  # noqa: E402
 from agent.messages import ImagePart, Usage  # noqa: E402
 from agent.providers.pricing import cost_usd  # noqa: E402
-from agent.routing import Router, StepSignals, mentioned_paths, repo_signals  # noqa: E402
+from agent.core.routing import Router, StepSignals, mentioned_paths, repo_signals  # noqa: E402
 from agent.testing import ScriptedServer  # noqa: E402
 from bench.wire_cost import RULES, session_usage  # noqa: E402
 from tests.conftest import config_for, git  # noqa: E402

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.untrusted import fence
+from tools.untrusted import fence
 from tools import ToolContext, ToolResult, tool
 from tools.web import check_url, is_loopback, refuse_in_local_only, secret_in_url
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from agent.secretnames import is_secret_name
+from tools.secrets import is_secret_name
 
 SandboxKind = Literal["bwrap", "landlock", "none"]
 SandboxPolicy = Literal["auto", "bwrap", "off"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agent.secretnames import SECRET_NAME_PATTERNS
+from tools.secrets import SECRET_NAME_PATTERNS
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools.paths import display_path, resolve_in_workspace
 from tools.sandbox import secret_file_refusal

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import bashlex
 
-from agent.secretnames import is_secret_name
+from tools.secrets import is_secret_name
 
 Classification = Literal["read-only", "destructive", "simple", "other"]
 

@@ -24,8 +24,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent._version import __version__
-from agent.redact import redact
-from agent.untrusted import fence
+from tools.redact import redact
+from tools.untrusted import fence
 from tools import ToolContext, ToolResult, ToolRetry, tool
 
 if TYPE_CHECKING:

@@ -21,7 +21,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.context import parallel, workspace
+from agent.fsutil import atomic_write
 from agent.context.query import def_terms
 from agent.context.tags import compile_language, extract_tags, language_for
 
@@ -222,16 +222,7 @@ class TagCache:
             "settings": self.settings,
             "files": {k: tuple(v) for k, v in self.files.items()},
         }
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".index-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps(blob))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)  # noqa: PTH105
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, marshal.dumps(blob))
         self.dirty = False
         self._unsaved = 0
 

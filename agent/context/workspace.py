@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agent.context.tags import language_for
-from agent.secretnames import is_secret_name
+from tools.secrets import is_secret_name
 
 LOCK_FILES = frozenset(
     {

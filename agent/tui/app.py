@@ -23,9 +23,9 @@ from textual.worker import Worker
 
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.events import Error, ToolCallFinished, TurnFinished
-from agent.loop import Agent
+from agent.core.agent import Agent
 from agent.messages import ImagePart, Message
-from agent.permissions import ApprovalDecision, ApprovalRequest, Approver
+from agent.policy.permissions import ApprovalDecision, ApprovalRequest, Approver
 from agent.tui.commands import load_image, run_command
 from agent.tui.completion import FileIndex
 from agent.tui.conversation import AssistantMessage, ConversationView, InfoBlock, NoticeLine, UserMessage

@@ -86,7 +86,7 @@ async def _route(app: QAgentApp, arg: str) -> None:
 
 async def _undo(app: QAgentApp, _: str) -> None:
     try:
-        from agent.gitops import Checkpointer, list_checkpoints, undo_checkpoint
+        from agent.git.checkpoints import Checkpointer, list_checkpoints, undo_checkpoint
     except ModuleNotFoundError:
         app.notice("undo is not available in this build (agent.gitops is missing)", "warning")
         return

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from agent.config import AgentConfig
-from agent.permissions import ApprovalDecision, ApprovalRequest
+from agent.policy.permissions import ApprovalDecision, ApprovalRequest
 from agent.tui.render import args_summary, diff_text, inert
 
 

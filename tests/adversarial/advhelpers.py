@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.config import AgentConfig
 from agent.events import Event, Notice, ToolCallFinished, TurnFinished
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tools import ToolContext, ToolResult, ToolSession, Toolset, builtin_tools, execute
 
 TOOLSET = Toolset(builtin_tools())

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.events import ApprovalRequested
-from agent.loop import Agent
-from agent.permissions import ApprovalDecision, ApprovalRequest
+from agent.core.agent import Agent
+from agent.policy.permissions import ApprovalDecision, ApprovalRequest
 from tests.adversarial.advhelpers import finished, results, turn
 from tests.adversarial.conftest import CANARIES, SSH_KEY, plant_secrets
 from tests.conftest import config_for, git

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tests.adversarial.advhelpers import finished, notices, results, turn
 from tests.conftest import config_for
 

@@ -131,7 +131,7 @@ async def test_case_only_rename_is_noticed_not_recreated(git_repo: Path) -> None
 
 
 async def test_case_only_rename_by_the_agent_is_undone(git_repo: Path, tmp_path: Path) -> None:
-    from agent.gitops import Checkpointer
+    from agent.git.checkpoints import Checkpointer
 
     (git_repo / "Makefile").write_text("all:\n\techo hi\n")
     checkpointer = Checkpointer(git_repo, "case")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.events import ToolCallStarted
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tests.adversarial.advhelpers import call, finished, results
 from tests.conftest import config_for
 from tools import ToolSession

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from batch_helpers import batch_config, write_script
 
-from agent.batch_tasks import BatchTask
+from agent.batch.tasks import BatchTask
 from agent.config import AgentConfig
 from agent.testing import ScriptedServer
 

@@ -198,8 +198,8 @@ def test_batch_report_prints_the_summary_and_exits_1_on_failures(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from agent.batch_tasks import BatchReport, TaskRow
-    from agent.cli_batch import register
+    from agent.batch.tasks import BatchReport, TaskRow
+    from agent.cli.batch import register
 
     report = BatchReport(
         tasks=[

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from batch_helpers import git
 
-from agent.batch import BatchOptions, BatchRunner
-from agent.batch_apply import ApplyError, merge_branches, write_patches
-from agent.batch_exec import LocalExecutor
-from agent.batch_plan import PlanError, parse_plan
-from agent.batch_tasks import TaskFileError, load_tasks
+from agent.batch.runner import BatchOptions, BatchRunner
+from agent.batch.apply import ApplyError, merge_branches, write_patches
+from agent.batch.execute import LocalExecutor
+from agent.batch.plan import PlanError, parse_plan
+from agent.batch.tasks import TaskFileError, load_tasks
 
 
 def test_toml_and_jsonl_give_the_same_tasks(tmp_path):

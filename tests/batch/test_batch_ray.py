@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from batch_helpers import batch_config, git, write_script
 
-from agent.batch import BatchOptions, BatchRunner
-from agent.batch_exec import LocalExecutor
-from agent.batch_tasks import BatchTask
+from agent.batch.runner import BatchOptions, BatchRunner
+from agent.batch.execute import LocalExecutor
+from agent.batch.tasks import BatchTask
 
 ray = pytest.importorskip(
     "ray", reason="the Ray executor needs the optional extra: pip install 'qagent[ray]'"
@@ -43,7 +43,7 @@ async def _run(repo: Path, executor_name: str, scripted_server) -> tuple[dict, d
     servers = {t.id: scripted_server(write_script(t.id), dialect="vllm") for t in tasks}
     config = batch_config(repo, servers)
     if executor_name == "ray":
-        from agent.batch_ray import RayExecutor
+        from agent.batch.ray import RayExecutor
 
         executor = RayExecutor(repo, config)
     else:

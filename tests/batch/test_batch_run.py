@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from batch_helpers import batch_branches, git, worktrees, write_script
 
-from agent.batch import BatchOptions, BatchRunner, CanaryStats
-from agent.batch_exec import LocalExecutor, TaskState
-from agent.batch_tasks import BatchReport
+from agent.batch.runner import BatchOptions, BatchRunner, CanaryStats
+from agent.batch.execute import LocalExecutor, TaskState
+from agent.batch.tasks import BatchReport
 from agent.context.cache import default_cache_dir
 
 

@@ -9,7 +9,7 @@ import typer
 from ctxhelpers import git, write
 from typer.testing import CliRunner
 
-from agent.cli_context import register
+from agent.cli.context import register
 from agent.context.packer import build_nested_packs, build_pack
 from agent.context.repomap import RepoMap
 from agent.context.tokens import count_tokens

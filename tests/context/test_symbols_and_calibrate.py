@@ -71,7 +71,7 @@ def test_map_calibrate_command(repo: Path, monkeypatch, tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from agent.cli_context import register
+    from agent.cli.context import register
 
     _history(repo)
     app = typer.Typer()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.claude_stream import ClaudeStreamRenderer
+from agent.cli.claude_stream import ClaudeStreamRenderer
 from agent.events import TurnFinished
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tests.conftest import config_for
 from tests.embedding.claude_shapes import Assistant, Init, OtherSystem, ResultLine, User, parse_stream
 from tools import tool

@@ -165,7 +165,7 @@ def test_batch_tasks_file_has_the_documented_shape():
         assert isinstance(task.get("paths", []), list)
 
 
-@pytest.mark.skipif(find_spec("agent.cli_batch") is None, reason="qagent batch is not in this build yet")
+@pytest.mark.skipif(find_spec("agent.cli.batch") is None, reason="qagent batch is not in this build yet")
 def test_batch_tasks_file_runs_with_qagent_batch(scripted_server, git_repo, user_home, tmp_path):
     import subprocess
 

@@ -11,9 +11,9 @@ import pytest
 
 from agent.config import MCPServer
 from agent.events import Notice, ToolCallFinished, TurnFinished
-from agent.loop import Agent
-from agent.mcp_client import McpTools
-from agent.permissions import ApprovalRequest, callback_approver
+from agent.core.agent import Agent
+from agent.mcp import McpTools
+from agent.policy.permissions import ApprovalRequest, callback_approver
 from tests.conftest import config_for
 from tests.embedding.conftest import ECHO_SERVER, echo_server_spec
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from agent.events import RouteDecided
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tests.conftest import config_for, git
 
 FILLER = [f"pkg/{name}.py" for name in ("alpha", "beta", "core", "delta", "epsilon", "gamma", "io")]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.events import Notice, RouteDecided, UsageReported
-from agent.loop import Agent
-from agent.routing import Router, StepSignals
+from agent.core.agent import Agent
+from agent.core.routing import Router, StepSignals
 from tests.conftest import config_for, git
 from tools import ToolContext, ToolRetry, tool
 
@@ -202,7 +202,7 @@ async def test_architect_plans_local_edits_each_file_remote_reviews(scripted_ser
 
 
 def test_in_a_git_repo_identifiers_resolve_to_files_but_words_do_not(git_repo):
-    from agent.routing import repo_signals
+    from agent.core.routing import repo_signals
 
     for name in ("alpha", "beta", "gamma"):
         (git_repo / f"{name}.py").write_text(f"def {name}_handler():\n    return 'verbose flag handling'\n")
@@ -242,7 +242,7 @@ def test_tool_call_arguments_count_towards_the_tokens_a_step_needs(tmp_path):
 def test_plain_words_defined_across_a_real_repo_do_not_make_a_one_file_task_repository_scale(git_repo):
     """A real repository defines ``run``, ``write``, ``test`` and ``__repr__`` in many files, and a
     second ``create_user``; a request about one named file must still stay local."""
-    from agent.routing import repo_signals
+    from agent.core.routing import repo_signals
 
     common = "def run():\n    pass\n\ndef write():\n    pass\n\ndef test():\n    pass\n\n" \
              "class Thing:\n    def __repr__(self):\n        return 'x'\n"

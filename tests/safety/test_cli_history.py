@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from agent.events import UsageReported
-from agent.gitops import Checkpointer
+from agent.git.checkpoints import Checkpointer
 from agent.messages import Message
 from agent.session import SessionLog
 from tests.safety.conftest import git_state, make_repo, tree_state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from agent.compaction import Pinned, compact, conversation_tokens, should_compact
+from agent.context.compaction import Pinned, compact, conversation_tokens, should_compact
 from agent.messages import Message, ToolCall
 
 SYSTEM = Message(role="system", content="You are qagent.\n\n# AGENTS.md\nUse tabs. Run `make check`.")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import gitops
-from agent.gitops import Checkpointer
+from agent.git import checkpoints as gitops
+from agent.git.checkpoints import Checkpointer
 from tests.safety.conftest import git, git_state, make_repo, tree_state
 
 
@@ -296,7 +296,7 @@ def test_a_resumed_session_never_overwrites_earlier_checkpoints(repo: Path) -> N
 
 
 def test_huge_untracked_files_are_left_out_not_copied_into_git(repo: Path) -> None:
-    from agent.gitplumbing import MAX_UNTRACKED_BYTES
+    from agent.git.plumbing import MAX_UNTRACKED_BYTES
 
     big = repo / "dataset.bin"
     with big.open("wb") as handle:  # sparse: large apparent size, no disk use

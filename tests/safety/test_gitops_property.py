@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.gitops import Checkpointer
+from agent.git.checkpoints import Checkpointer
 from tests.safety.conftest import git, git_state, make_repo, tree_state
 
 NAMES = ["a.txt", "b.txt", "dir/c.py", "dir/d.py", "dir/sub/e.bin", "new/f.txt", "run.sh", "dir"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.instructions import InstructionTracker, for_paths, load_instructions
+from agent.context.instructions import InstructionTracker, for_paths, load_instructions
 from tests.safety.conftest import make_repo
 
 

@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 from agent.events import TurnFinished
-from agent.gitops import Checkpointer, CheckpointHook
-from agent.loop import Agent
+from agent.git.checkpoints import Checkpointer, CheckpointHook
+from agent.core.agent import Agent
 from agent.session import OUTCOME_UNKNOWN, SessionLog, load_conversation
 from tests.conftest import config_for
 from tests.safety.conftest import git_state, tree_state
@@ -74,8 +74,8 @@ CHILD = textwrap.dedent(
     """
     import asyncio, sys, time
     from pathlib import Path
-    from agent.gitops import CheckpointHook, Checkpointer
-    from agent.loop import Agent
+    from agent.git.checkpoints import CheckpointHook, Checkpointer
+    from agent.core.agent import Agent
     from agent.session import SessionLog
     from agent.testing import ScriptedServer
     from tests.conftest import config_for

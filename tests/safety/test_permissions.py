@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import PermissionsConfig
-from agent.permissions import Permissions, needs_checkpoint, paths_of
+from agent.policy.permissions import Permissions, needs_checkpoint, paths_of
 
 
 def perms(approval: str = "ask", **rules: list[str]) -> Permissions:
@@ -119,7 +119,7 @@ def test_destructive_commands_ask_in_every_policy_but_full_auto(command: str) ->
 
 
 def test_always_allow_is_never_remembered_for_destructive_commands() -> None:
-    from agent.permissions import ApprovalRequest
+    from agent.policy.permissions import ApprovalRequest
 
     p = perms("ask")
     request = ApprovalRequest(id="1", tool="shell", kind="exec", args={"command": "git reset --hard"})

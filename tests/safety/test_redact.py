@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.redact import redact
+from tools.redact import redact
 
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\n"

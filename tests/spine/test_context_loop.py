@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.events import Notice
-from agent.loop import Agent
+from agent.core.agent import Agent
 from tests.conftest import config_for, git
 from tools import tool
 

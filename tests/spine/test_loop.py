@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from agent.events import ApprovalRequested, Error, Notice, RouteDecided, ToolCallFinished, ToolCallStarted, TurnFinished
-from agent.loop import Agent
-from agent.permissions import ApprovalDecision
+from agent.core.agent import Agent
+from agent.policy.permissions import ApprovalDecision
 from agent.testing import DIALECTS
 from tests.conftest import config_for
 from tools import ToolContext, tool

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from filefixtures import *  # noqa: F403
 
-from agent.secretnames import is_secret_name
+from tools.secrets import is_secret_name
 from tools import sandbox as sandboxes
 
 # Names the repository packer always knew but the sandbox and file tools did not, plus case variants.

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.config import PermissionsConfig
-from agent.permissions import Permissions
+from agent.policy.permissions import Permissions
 from tools.shellparse import classify_command
 
 READ_ONLY = [

@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from agent.config import AgentConfig
-from agent.gitops import Checkpointer, CheckpointHook
-from agent.loop import Agent
-from agent.permissions import Approver
+from agent.git.checkpoints import Checkpointer, CheckpointHook
+from agent.core.agent import Agent
+from agent.policy.permissions import Approver
 from agent.session import data_dir, find_session, load_conversation
 from agent.testing import ScriptedServer
 from agent.tui.app import QAgentApp
