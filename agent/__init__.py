@@ -43,8 +43,8 @@ def _check_packaging_guard() -> None:
 _check_packaging_guard()
 
 _EXPORTS = {
-    "Agent": "agent.core.agent",
-    "Result": "agent.core.agent",
+    "Agent": "agent.wiring",
+    "Result": "agent.core.result",
     "AgentConfig": "agent.config",
     "ConfigError": "agent.config",
     "load_config": "agent.config",
@@ -66,9 +66,10 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from agent import events
     from agent.config import AgentConfig, ConfigError, load_config
-    from agent.core.agent import Agent, Result
+    from agent.core.result import Result
     from agent.mcp import McpTools
     from agent.policy.permissions import ApprovalDecision, ApprovalRequest, Approver, callback_approver
+    from agent.wiring import Agent
     from tools import Tool, ToolContext, ToolResult, ToolRetry, tool
 
 

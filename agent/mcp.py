@@ -266,8 +266,8 @@ class McpTools:
                 return ToolResult(False, f"MCP server '{name}' refused {remote}: {exc}")
             server.status, server.error = "failed", self._reason(server, exc)
             server.stop.set()
-            if ctx.emit is not None and not server.told:
-                ctx.emit(self._notice(server, "stopped"))
+            if not server.told:
+                ctx.notify(self._notice(server, "stopped").text, "warning")
             return ToolResult(False, f"MCP server '{name}' stopped while running {remote} ({server.error}); "
                               "its tools are unavailable for the rest of this session")
         return _to_result(name, remote, result)

@@ -24,9 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.fsutil import atomic_write
 from agent.config import AgentConfig
+from agent.core.ports import TurnHook
 from agent.events import Event, ReasoningDelta, TextDelta, ToolOutputDelta, UsageReported
+from agent.fsutil import atomic_write
 from agent.messages import Message
 from tools.redact import redact
 
@@ -86,7 +87,7 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-class SessionLog:
+class SessionLog(TurnHook):
     """The writer. Create one per session; ``open`` continues an existing file (resume)."""
 
     def __init__(
@@ -146,7 +147,7 @@ class SessionLog:
         dumped = [m.model_dump(mode="json", exclude_defaults=True) for m in messages]
         self._write({"kind": "reset", "messages": dumped})
 
-    # Agent.hooks protocol: the loop calls these by name.
+    # TurnHook: the loop calls these.
     def on_event(self, event: Event) -> None:
         self.append_event(event)
 

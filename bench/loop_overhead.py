@@ -20,7 +20,7 @@ from pathlib import Path
 from openai import AsyncOpenAI
 
 from agent.config import load_config
-from agent.core.agent import Agent
+from agent import Agent
 from agent.testing import ScriptedServer
 from tools import tool
 

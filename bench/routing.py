@@ -52,18 +52,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.core.architect import wants_architect  # noqa: E402
 from agent.config import Pricing, load_config  # noqa: E402
 from agent.context.tokens import tokenizer_status  # noqa: E402
 from agent.events import RouteDecided, ToolCallFinished  # noqa: E402
-from agent.core.agent import Agent  # noqa: E402
+from agent import Agent  # noqa: E402
 from agent.messages import ImagePart, Usage  # noqa: E402
 from agent.providers.pricing import cost_usd  # noqa: E402
 from agent.core.routing import Router, StepSignals, mentioned_paths, repo_signals  # noqa: E402
 from agent.testing import ScriptedServer  # noqa: E402
 from bench.wire_cost import RULES, session_usage  # noqa: E402
 from tests.conftest import config_for, git  # noqa: E402
-from tests.routing.test_routing import CASES, make_repo  # noqa: E402
+from tests.core.test_routing import CASES, make_repo  # noqa: E402
 
 REASONING_TOKENS = 1_000  # o200k tokens, about: 67 x 15
 REASONING = " ".join(["The request needs this file changed; check the callers and keep the style."] * 67)
@@ -234,15 +233,15 @@ async def run_task(root: Path, case: dict[str, Any], always_remote: bool) -> Run
             prompt = TAG.sub(" ", prompt).strip()
         override = "remote" if always_remote else None
         signals = StepSignals(prompt=prompt, images=bool(images), route_override=override)
-        await agent.context.prepare(prompt)
-        signals.pack_tokens = agent.context.pack_sizes.get(config.routing.local, 0)
-        repo_map = agent.context.repo_map()
+        await agent.window.prepare(prompt, lambda _event: None)
+        signals.pack_tokens = agent.window.pack_sizes.get(config.routing.local, 0)
+        repo_map = agent.window.repo_map()
         probe = repo_signals(StepSignals(prompt=prompt), root, repo_map)
         work = plan_work(root, prompt, "repo" if agent.router.scale_reason(probe) else "small", repo_map)
-        if agent.routing_is_open(signals):
+        if agent.router.is_open(signals):
             repo_signals(signals, root, repo_map)
         decision = agent.router.decide(signals)
-        architect = wants_architect(agent, signals)
+        architect = agent.router.wants_architect(signals)
         route = "architect" if architect else decision.model
         assert route == "remote" or not always_remote, (prompt, decision.reason)
         scripts: dict[str, list[Step]] = {"remote": [], "local": []}

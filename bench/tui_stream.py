@@ -138,7 +138,7 @@ def lag_from_server(probe: list[tuple[float, float, int]], log: Path) -> dict[st
 
 async def _drive(app: QAgentApp, text: str) -> dict[str, float]:
     async with app.run_test(size=(120, 40)) as pilot:
-        await asyncio.to_thread(app.agent._system)  # repo map built before timing starts
+        await asyncio.to_thread(app.agent.system_prompt)  # repo map built before timing starts
         app.pump.probe = probe = []
         stalls: list[float] = []
         stop = asyncio.Event()

@@ -1,8 +1,7 @@
-"""Fixtures shared by every test area: scripted model servers, git repos, configs."""
+"""Fixtures shared by every test area: an isolated home, real git repos, scripted model servers, configs."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,25 +10,32 @@ import pytest
 
 from agent.config import AgentConfig, load_config
 from agent.testing import ScriptedServer
+from tests.repos import make_repo
 
-GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
 
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *GIT_ID, *args], check=True, capture_output=True,
-                          text=True).stdout
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's config, sessions, state or git config."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "QAGENT_PRIVACY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
-    """A real git repository with one commit."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-    (root / "README.md").write_text("# sample\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "initial")
-    return root
+    """A real git repository with one commit holding README.md."""
+    return make_repo(tmp_path / "repo", {"README.md": "# sample\n"})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository whose first commit holds a few files, one executable, and a .gitignore."""
+    return make_repo(tmp_path / "repo")
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def config_for(workspace: Path, local: ScriptedServer | None = None, remote: Scr
     """A config isolated from the user's files and environment, pointing at scripted servers."""
     models: dict[str, Any] = {}
     if local is not None:
-        models["local"] = {"base_url": local.url, "dialect": local.dialect}
+        models["local"] = {"base_url": local.url, "dialect": local.dialect, "remote": False}
     if remote is not None:
         models["remote"] = {"base_url": remote.url, "dialect": remote.dialect, "remote": True,
                             "api_key": "sk-test-remote-key"}

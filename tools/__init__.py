@@ -18,13 +18,9 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_type_hints
+from typing import Any, Literal, NamedTuple, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
-    from agent.events import Event
 
 ToolKind = Literal["read", "edit", "exec", "network"]
 """What a tool does, for the permission layer: read is always allowed, the others may ask."""
@@ -103,18 +99,37 @@ class ToolSession:
 
 @dataclass
 class ToolContext:
-    """What a running tool may use besides its arguments (declare a ``ctx: ToolContext`` parameter)."""
+    """What a running tool may use besides its arguments (declare a ``ctx: ToolContext`` parameter).
+
+    The tools package never imports the agent: what it needs of it arrives here, as plain values
+    and callbacks the loop fills in.
+    """
 
     root: Path
     """The workspace; resolve paths with ``tools.paths.resolve_in_workspace`` to stay inside it."""
     session: ToolSession
     """Read stamps, changed files and per-path locks shared by the calls of one agent session."""
-    config: AgentConfig | None = None
+    config: Any = None
+    """The agent's ``AgentConfig`` (tools read its sandbox, web and routing sections), or None."""
     call_id: str = ""
     """The model's id for this call (matches the ToolCallStarted/ToolCallFinished events)."""
-    emit: Callable[[Event], None] | None = None
-    """Send a live event (e.g. shell output) to front ends while the tool runs."""
+    on_output: Callable[[str], None] | None = None
+    """Receives live output (e.g. a shell command's) for front ends while the tool runs."""
+    on_notice: Callable[[str, str], None] | None = None
+    """Receives ``(level, text)`` notices for the user (info, warning, error)."""
+    repo_map: Callable[[], Any] | None = None
+    """The session's repository map (``agent.context.repomap.RepoMap``), made on first use."""
     cancelled: asyncio.Event | None = None
+
+    def output(self, text: str) -> None:
+        """Show live output of this call to the user (dropped when nobody listens)."""
+        if self.on_output is not None:
+            self.on_output(text)
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """Tell the user something while the tool runs (dropped when nobody listens)."""
+        if self.on_notice is not None:
+            self.on_notice(level, text)
 
 
 ToolFn = Callable[..., Awaitable[Any] | Any]
@@ -323,9 +338,12 @@ def run_tool(
     *,
     root: Path | str,
     session: ToolSession | None = None,
-    config: AgentConfig | None = None,
+    config: Any = None,
+    repo_map: Callable[[], Any] | None = None,
 ) -> ToolResult:
-    """Run one built-in tool synchronously, exactly as the loop would."""
+    """Run one built-in tool synchronously, exactly as the loop would. ``config`` is an AgentConfig;
+    ``repo_map`` gives find_symbols its index (e.g. ``lambda: RepoMap(root)``)."""
     toolset = Toolset(builtin_tools())
-    ctx = ToolContext(root=Path(root).resolve(), session=session or ToolSession(), config=config)
+    ctx = ToolContext(root=Path(root).resolve(), session=session or ToolSession(), config=config,
+                      repo_map=repo_map)
     return asyncio.run(execute(toolset.get(name), name, arguments, ctx, known=toolset.names()))

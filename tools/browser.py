@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.untrusted import fence
 from tools import ToolContext, ToolResult, tool
+from tools.untrusted import fence
 from tools.web import check_url, is_loopback, refuse_in_local_only, secret_in_url
 
 CHROMIUM_FLAGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking",

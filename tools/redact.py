@@ -1,7 +1,7 @@
 """One redaction pass for text leaving qagent's hands (session log, remote requests, tool output).
 
 Sources: detect-secrets' regex plugins (maintained lists: AWS, GitHub, Slack, Stripe, JWT, npm,
-PyPI, OpenAI …) plus patterns they lack or match too narrowly: DeepSeek/OpenAI-style ``sk-`` keys,
+PyPI, OpenAI …) plus :data:`tools.secrets.SECRET_TOKEN_PATTERNS`, which they lack or match too narrowly: DeepSeek/OpenAI-style ``sk-`` keys,
 every GitHub token prefix, AWS secret keys next to their name, and whole PEM private-key blocks
 (detect-secrets only flags the BEGIN line; we remove the key material too). Entropy and keyword
 detectors are left out on purpose: they flag git hashes and ordinary code.
@@ -15,27 +15,8 @@ import pkgutil
 import re
 from functools import lru_cache
 
-_OWN_PATTERNS: tuple[tuple[str, str], ...] = (
-    (
-        "private-key",
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    ),
-    ("private-key", r"PuTTY-User-Key-File-\d[\s\S]*?(?:Private-MAC: *[0-9a-fA-F]+|\Z)"),
-    ("api-key", r"\bsk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}"),
-    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    ("aws-key", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
-    (
-        "aws-secret",
-        r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?"
-        r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
-    ),
-    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
-    ("bearer-token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{20,}=*)"),
-    ("url-password", r"://[^/\s:@{}]+:(?P<secret>[^/\s@{}]+)@"),
-)
-"""(label, regex); a ``secret`` group, when present, is the only part replaced (context stays)."""
+from tools.secrets import SECRET_TOKEN_PATTERNS
+
 _MARK = "[REDACTED:"
 _SKIPPED_PLUGINS = {
     "IPPublicDetector",  # addresses are not secrets, and logs need them
@@ -50,7 +31,7 @@ _SKIPPED_PLUGINS = {
 
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    compiled = [(label, re.compile(p)) for label, p in _OWN_PATTERNS]
+    compiled = [(label, re.compile(p)) for label, p in SECRET_TOKEN_PATTERNS]
     compiled.extend(_detect_secrets_patterns())
     return tuple(compiled)
 

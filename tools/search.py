@@ -15,10 +15,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from tools.secrets import SECRET_NAME_PATTERNS
 from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools.paths import display_path, resolve_in_workspace
 from tools.sandbox import secret_file_refusal
+from tools.secrets import SECRET_NAME_PATTERNS
 
 TIMEOUT_S = 60.0
 MAX_COLUMNS = 400

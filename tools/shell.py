@@ -67,10 +67,8 @@ async def shell(args: ShellArgs, ctx: ToolContext) -> ToolResult:
     policy = config.sandbox.policy if config is not None else "auto"
     status = sandboxes.detect(policy)
     notice = sandboxes.take_notice(status, policy)
-    if notice and ctx.emit is not None:
-        from agent.events import Notice
-
-        ctx.emit(Notice(level="warning", text=notice))
+    if notice:
+        ctx.notify(notice, "warning")
     if policy == "bwrap" and status.kind != "bwrap":
         return ToolResult(False, sandboxes.notice_text(status, policy) or status.detail,
                           {"exit_code": None, "killed": False, "sandbox": "none"})
@@ -145,12 +143,9 @@ async def _run(launch: sandboxes.Launch, args: ShellArgs, ctx: ToolContext, *, c
 
 
 def _live_stream(ctx: ToolContext) -> LiveStream | None:
-    if ctx.emit is None:
+    if ctx.on_output is None:
         return None
-    from agent.events import ToolOutputDelta
-
-    emit, call_id = ctx.emit, ctx.call_id
-    return LiveStream(lambda text: emit(ToolOutputDelta(id=call_id, text=text)))
+    return LiveStream(ctx.on_output)
 
 
 async def _pump(proc: asyncio.subprocess.Process, capture: Capture, live: LiveStream | None) -> None:

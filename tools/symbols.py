@@ -7,8 +7,6 @@ by re-parsing only files changed since the last call.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,8 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools import ToolContext, ToolResult, ToolRetry, tool
 
 MAX_LINES = 60
-_maps: dict[Path, object] = {}
-_maps_lock = threading.Lock()
 
 
 class FindSymbolsArgs(BaseModel):
@@ -29,17 +25,6 @@ class FindSymbolsArgs(BaseModel):
     kind: Literal["definition", "reference"] | None = Field(
         default=None, description="Only definitions or only references; both when omitted"
     )
-
-
-def _repo_map(root: Path):  # type: ignore[no-untyped-def]
-    from agent.context.repomap import RepoMap
-
-    with _maps_lock:
-        found = _maps.get(root)
-        if found is None:
-            found = _maps[root] = RepoMap(root)
-    found.refresh()
-    return found
 
 
 def _names(query: str, known: dict[str, set[str]]) -> list[str]:
@@ -62,7 +47,10 @@ def find_symbols(args: FindSymbolsArgs, ctx: ToolContext) -> ToolResult:
     query = args.query.strip()
     if not query:
         raise ToolRetry("query is empty; give an identifier such as QuerySet or QuerySet.filter")
-    rm = _repo_map(ctx.root)
+    if ctx.repo_map is None:
+        raise ToolRetry("find_symbols needs the repository map, which this run does not have; use grep")
+    rm = ctx.repo_map()
+    rm.refresh()
     owner, _, member = query.rpartition(".") if "." in query and not query.endswith("*") else ("", "", query)
     defines, users = rm.graph.defines, rm.graph.users
     names = _names(member, {**users, **defines})

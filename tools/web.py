@@ -17,19 +17,16 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent._version import __version__
+from tools import ToolContext, ToolResult, ToolRetry, tool
 from tools.redact import redact
 from tools.untrusted import fence
-from tools import ToolContext, ToolResult, ToolRetry, tool
-
-if TYPE_CHECKING:
-    from agent.config import AgentConfig
 
 MAX_REDIRECTS = 5
 _TEXT_TYPES = re.compile(r"^(text/.*|application/(json|.*\+json|xml|.*\+xml|javascript|x-javascript"
@@ -129,7 +126,7 @@ def secret_in_url(url: str) -> str | None:
             "never sent to web addresses")
 
 
-def refuse_in_local_only(config: AgentConfig | None, url: str) -> str | None:
+def refuse_in_local_only(config: Any, url: str) -> str | None:
     """Why a URL may not be fetched in local-only privacy mode (None: allowed).
 
     Loopback addresses never leave the machine, so they stay allowed (a local dev server).
@@ -142,13 +139,13 @@ def refuse_in_local_only(config: AgentConfig | None, url: str) -> str | None:
             "it, set `enabled_in_local_only = true` under [web] in .qagent.toml")
 
 
-def _limits(config: AgentConfig | None) -> tuple[float, int]:
+def _limits(config: Any) -> tuple[float, int]:
     if config is None:
         return 20.0, 5_000_000
     return config.web.timeout_s, config.web.max_bytes
 
 
-async def download(url: str, limits: tuple[float, int], config: AgentConfig | None) -> Fetched:
+async def download(url: str, limits: tuple[float, int], config: Any) -> Fetched:
     """GET with redirects, reading at most ``max_bytes`` of the body; binary bodies are not read."""
     timeout_s, max_bytes = limits
 
@@ -157,7 +154,7 @@ async def download(url: str, limits: tuple[float, int], config: AgentConfig | No
         if reason:
             raise WebError(f"redirected to {request.url}: {reason}")
 
-    headers = {"User-Agent": f"qagent/{__version__} (web_fetch)",
+    headers = {"User-Agent": f"qagent/{_version()} (web_fetch)",
                "Accept": "text/html,application/xhtml+xml,application/json,text/plain;q=0.9,*/*;q=0.5"}
     client = httpx.AsyncClient(follow_redirects=True, max_redirects=MAX_REDIRECTS, headers=headers,
                                timeout=httpx.Timeout(timeout_s), event_hooks={"request": [guard]})
@@ -313,3 +310,11 @@ def _success(fetched: Fetched, text: str, how: str, max_chars: int, max_bytes: i
 
 def _failure(url: str, message: str, *, status: int | None = None) -> ToolResult:
     return ToolResult(False, f"web_fetch failed: {message}", {"url": url, "status": status})
+
+
+def _version() -> str:
+    """qagent's version for the User-Agent (read from the installed distribution)."""
+    try:
+        return version("qagent")
+    except PackageNotFoundError:
+        return "dev"

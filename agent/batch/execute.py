@@ -23,9 +23,12 @@ from typing import Any, Protocol, TypeVar
 
 from agent.batch.tasks import BatchTask, CheckResult, Diffstat, TaskRow
 from agent.config import AgentConfig
+from agent.core.ports import ProviderPool
 from agent.events import Event, RouteDecided, ToolCallStarted, UsageReported
-from agent.git.checkpoints import create_worktree, remove_worktree
 from agent.git.plumbing import GitError, run_git
+from agent.git.worktrees import create_worktree, remove_worktree
+from agent.providers.pool import ModelPool
+from tools.redact import redact
 
 T = TypeVar("T")
 COMMIT_ID = ["-c", "user.name=qagent batch", "-c", "user.email=qagent@localhost"]
@@ -193,7 +196,7 @@ async def run_in_checkout(
     spec: TaskSpec,
     config: AgentConfig,
     state: TaskState,
-    providers: dict[str, Any] | None = None,
+    providers: ProviderPool | None = None,
 ) -> TaskRow:
     """Run the agent on ``checkout`` (its branch checked out), commit, check; the finished row.
 
@@ -207,9 +210,7 @@ async def run_in_checkout(
     if spec.max_cost is not None:
         config.limits.max_cost = spec.max_cost
     config.session.checkpoints = False  # the branch is the record; refs/qagent would leak into the repo
-    agent = build_agent(config, checkout, interactive=False)
-    if providers is not None:
-        agent._providers = providers  # Agent has no public seam for shared clients yet
+    agent = build_agent(config, checkout, interactive=False, providers=providers)
     state.set("running")
     stop, error = "error", ""
 
@@ -272,7 +273,6 @@ def warm_up() -> None:
     import openai  # noqa: F401
 
     import agent.wiring  # noqa: F401
-    from tools.redact import redact
     from tools import builtin_tools
 
     builtin_tools()
@@ -303,7 +303,7 @@ class LocalExecutor:
         self.repo = repo
         self.config = config
         self.root = Path(tempfile.mkdtemp(prefix="qagent-batch-"))
-        self.providers: dict[str, Any] = {}
+        self.providers = ModelPool(config, redact=redact)
         self._free: list[Path] = []
         self._slots = 0
         self._admin = asyncio.Lock()
@@ -335,9 +335,7 @@ class LocalExecutor:
         return self.root / f"slot-{self._slots}"
 
     async def close(self) -> None:
-        for provider in self.providers.values():
-            await provider.aclose()
-        self.providers.clear()
+        await self.providers.aclose()
         for path in self._free:
             with contextlib.suppress(GitError):
                 remove_worktree(self.repo, path)

@@ -10,8 +10,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agent.batch.runner import summary_rows
 from agent.batch.execute import TaskState
+from agent.batch.runner import summary_rows
 from agent.batch.tasks import BatchReport, BatchTask
 
 FINAL = ("succeeded", "failed", "skipped", "interrupted")

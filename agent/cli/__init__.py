@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from agent.cli.exitcodes import ExitCode
+
 SUBCOMMAND_MODULES = {
     "demo": "agent.cli.root",
     "route": "agent.cli.root",
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         from agent._version import __version__
 
         print(f"qagent {__version__}")
-        raise SystemExit(EXIT_OK)
+        raise SystemExit(ExitCode.OK)
     if args and args[0] in SUBCOMMAND_MODULES:
         app = _subcommand_app(args[0])
         _run_typer(app, args)
@@ -59,15 +60,15 @@ def _run_typer(app: Any, args: list[str]) -> None:
         app(args=args, prog_name="qagent", standalone_mode=True)
     except ConfigError as exc:
         print(f"qagent: configuration error:\n{exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        raise SystemExit(ExitCode.USAGE) from None
     except LookupError as exc:
         from agent.session import SessionNotFound
 
         if not isinstance(exc, SessionNotFound):
             raise
         print(f"qagent: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
-    raise SystemExit(EXIT_OK)
+        raise SystemExit(ExitCode.USAGE) from None
+    raise SystemExit(ExitCode.OK)
 
 
 if __name__ == "__main__":

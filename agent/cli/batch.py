@@ -12,7 +12,8 @@ from typing import Any
 
 import typer
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from agent.cli.exitcodes import ExitCode
+
 DEFAULT_PLAN_FILE = "qagent-plan.jsonl"
 
 
@@ -73,13 +74,13 @@ def register(app: typer.Typer) -> None:
         cwd: Path | None = typer.Option(None, "--cwd", help="Repository (default: current directory)."),
     ) -> None:
         """Run many tasks, each in its own git worktree and branch, N at a time; resumable from the report."""
-        from agent.cli.root import _check_choice
+        from agent.cli.flags import APPROVALS, MODES, ROUTES, check_choice
 
-        _check_choice(mode, ("auto", "thinking", "fast"), "--mode")
-        _check_choice(route, ("auto", "local", "remote"), "--route")
-        _check_choice(approval, ("read-only", "ask", "auto-edit", "full-auto"), "--approval")
-        _check_choice(apply, ("merge", "patches", "none"), "--apply")
-        _check_choice(executor, ("local", "ray"), "--executor")
+        check_choice(mode, MODES, "--mode")
+        check_choice(route, ROUTES, "--route")
+        check_choice(approval, APPROVALS, "--approval")
+        check_choice(apply, ("merge", "patches", "none"), "--apply")
+        check_choice(executor, ("local", "ray"), "--executor")
         if tasks_file is None and plan is None:
             raise typer.BadParameter('give a task file, or --plan "REQUEST"', param_hint="TASKS")
         raise typer.Exit(_run(locals()))
@@ -99,12 +100,12 @@ def register(app: typer.Typer) -> None:
             loaded = BatchReport.load(report)
         except TaskFileError as exc:
             print(f"qagent batch-report: {exc}", file=sys.stderr)
-            raise typer.Exit(EXIT_USAGE) from None
+            raise typer.Exit(ExitCode.USAGE) from None
         if quiet:
             print(quiet_summary(loaded))
         else:
             Console().print(summary_table(loaded))
-        raise typer.Exit(EXIT_OK if all(r.status == "succeeded" for r in loaded.tasks) else EXIT_FAILED)
+        raise typer.Exit(ExitCode.OK if all(r.status == "succeeded" for r in loaded.tasks) else ExitCode.FAILED)
 
 
 def _run(args: dict[str, Any]) -> int:
@@ -112,14 +113,14 @@ def _run(args: dict[str, Any]) -> int:
 
     from agent.batch.runner import BatchOptions, BatchRunner, TaskFileError, load_tasks, repo_root
     from agent.batch.view import Progress
-    from agent.cli.root import flag_overrides
+    from agent.cli.flags import flag_overrides
     from agent.config import load_config
 
     err = Console(stderr=True, highlight=False)
     try:
         repo = repo_root((args["cwd"] or Path.cwd()).resolve())
         config = load_config(
-            repo, flag_overrides(args["model"], args["mode"], args["route"], args["approval"])
+            repo, flag_overrides(args["mode"], args["route"], args["approval"])
         )
         if args["model"]:
             config.model_entry(args["model"])
@@ -127,7 +128,7 @@ def _run(args: dict[str, Any]) -> int:
         if args["plan"] is not None:
             tasks = _make_plan(config, repo, args, err)
             if tasks is None:
-                return EXIT_OK
+                return ExitCode.OK
             tasks_file = args["tasks_file"] or Path(DEFAULT_PLAN_FILE)
         else:
             tasks_file = args["tasks_file"]
@@ -135,7 +136,7 @@ def _run(args: dict[str, Any]) -> int:
         executor = _executor(args, repo, config)
     except TaskFileError as exc:
         err.print(f"qagent batch: {exc}", markup=False)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     report_path = args["report"] or tasks_file.with_name(tasks_file.name.rsplit(".", 1)[0] + ".report.json")
     options = BatchOptions(
         jobs=args["jobs"],
@@ -165,21 +166,21 @@ def _run(args: dict[str, Any]) -> int:
             report = asyncio.run(runner.run(tasks))
     except TaskFileError as exc:
         err.print(f"qagent batch: {exc}", markup=False)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         err.print(
             f"qagent batch: interrupted; running tasks were stopped and their worktrees removed. "
             f"Re-run the same command to resume ({report_path}).",
             markup=False,
         )
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     code = _apply(args, repo, report, runner.base_commit, err)
     report.save(report_path)
     _print_summary(report, args["quiet"])
     err.print(f"report: {report_path}", markup=False, highlight=False)
-    if code != EXIT_OK:
+    if code != ExitCode.OK:
         return code
-    return EXIT_OK if all(r.status == "succeeded" for r in report.tasks) else EXIT_FAILED
+    return ExitCode.OK if all(r.status == "succeeded" for r in report.tasks) else ExitCode.FAILED
 
 
 def _executor(args: dict[str, Any], repo: Path, config: Any) -> Any:
@@ -199,8 +200,8 @@ def _executor(args: dict[str, Any], repo: Path, config: Any) -> Any:
 
 def _make_plan(config: Any, repo: Path, args: dict[str, Any], err: Any) -> list[Any] | None:
     """Plan with the remote model, show it, confirm, save it; None when the user declines."""
-    from agent.batch.runner import TaskFileError
     from agent.batch.plan import PlanError, plan_tasks
+    from agent.batch.runner import TaskFileError
     from agent.batch.tasks import write_tasks_jsonl
     from agent.batch.view import plan_table
 
@@ -255,12 +256,12 @@ def _apply(args: dict[str, Any], repo: Path, report: Any, base_commit: str, err:
         elif args["apply"] == "patches":
             outcome = write_patches(repo, report, base_commit, args["patch_dir"])
         else:
-            return EXIT_OK
+            return ExitCode.OK
     except ApplyError as exc:
         err.print(f"qagent batch: {exc}", markup=False)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     err.print(outcome.message, markup=False)
-    return EXIT_FAILED if outcome.stopped_at else EXIT_OK
+    return ExitCode.FAILED if outcome.stopped_at else ExitCode.OK
 
 
 def _print_summary(report: Any, quiet: bool) -> None:

@@ -33,6 +33,7 @@ from agent.events import (
     TurnFinished,
     UsageReported,
 )
+from agent.mcp import McpTools
 
 if TYPE_CHECKING:
     from agent.core.agent import Agent
@@ -150,9 +151,8 @@ class ClaudeStream:
             cwd, tools = str(agent.cwd), agent.toolset.names()
             policy = agent.config.permissions.approval
             model = model or agent.config.routing.local
-            mcp = getattr(agent, "mcp", None)
-            servers = mcp.statuses() if mcp is not None else [
-                {"name": name, "status": "pending"} for name in agent.config.mcp.servers]
+            servers = next((s.statuses() for s in agent.tool_sources if isinstance(s, McpTools)), [
+                {"name": name, "status": "pending"} for name in agent.config.mcp.servers])
         else:
             from tools import builtin_tools
 

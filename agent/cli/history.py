@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
         tokens: int = typer.Option(800, "--tokens", min=100, help="Token budget of the layout section."),
     ) -> None:
         """Write a starter AGENTS.md (project instructions for agents) from the repository map."""
-        from agent.fsutil import atomic_write
         from agent.cli.initfile import starter_agents_md
+        from agent.fsutil import atomic_write
 
         root = _workspace()
         target = root / "AGENTS.md"

@@ -11,10 +11,18 @@ import json
 import sys
 from typing import Any, TextIO
 
-from agent.events import Error, Event, Notice, TextDelta, ToolCallFinished, ToolCallStarted, TurnFinished, to_json_line
+from agent.cli.exitcodes import ExitCode
 from agent.core.agent import Agent
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from agent.events import (
+    Error,
+    Event,
+    Notice,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+    to_json_line,
+)
 
 
 class TextRenderer:
@@ -110,15 +118,15 @@ async def run_headless(agent: Agent, prompt: str, output_format: str, **run_args
         await agent.aclose()
     renderer.close(final, agent)
     if final is not None and final.stop_reason == "completed":
-        return EXIT_OK
+        return ExitCode.OK
     if errors and all(e.kind in ("unreachable", "retries_exhausted", "privacy") for e in errors):
         _explain_unreachable(agent)
-        return EXIT_UNREACHABLE
-    return EXIT_FAILED
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED
 
 
 def _explain_unreachable(agent: Agent) -> None:
-    tried = ", ".join(f"{name} ({agent.config.models[name].base_url})" for name in agent._providers) or "none"
+    tried = ", ".join(f"{name} ({agent.config.models[name].base_url})" for name in agent.providers.contacted()) or "none"
     sys.stderr.write(
         f"qagent: no model reachable. Tried: {tried}.\n"
         "Start a local model, e.g. `ollama serve` then `ollama pull qwen3.5:9b`, or vLLM/llama.cpp with an\n"

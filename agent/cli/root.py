@@ -10,40 +10,11 @@ from typing import Any, Optional
 
 import typer
 
+from agent.cli.flags import APPROVALS, MODES, PRIVACIES, ROUTES, check_choice, choices_help, flag_overrides
+
 OUTPUT_FORMATS = ("text", "json", "stream-json", "claude-stream-json")
 EPILOG = ("Subcommands: demo, doctor, route, map, pack, sessions, undo, init, batch, batch-report "
           "(qagent SUBCOMMAND --help). Exit codes: 0 ok, 1 task failed, 2 usage/config error, 3 no model reachable.")
-
-
-def flag_overrides(model: str | None, mode: str | None, route: str | None, approval: str | None,
-                   max_turns: int | None = None, max_cost: float | None = None,
-                   privacy: str | None = None) -> dict[str, Any]:
-    """CLI flags as a config layer (the highest one)."""
-    overrides: dict[str, Any] = {}
-    routing: dict[str, Any] = {}
-    if mode:
-        routing["thinking"] = mode
-    if route:
-        routing["mode"] = route
-    if privacy:
-        routing["privacy"] = privacy
-    if routing:
-        overrides["routing"] = routing
-    if approval:
-        overrides["permissions"] = {"approval": approval}
-    limits: dict[str, Any] = {}
-    if max_turns:
-        limits["max_turns"] = max_turns
-    if max_cost is not None:
-        limits["max_cost"] = max_cost
-    if limits:
-        overrides["limits"] = limits
-    return overrides
-
-
-def _check_choice(value: str | None, choices: tuple[str, ...], flag: str) -> None:
-    if value is not None and value not in choices:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=flag)
 
 
 def root_app() -> typer.Typer:
@@ -56,10 +27,10 @@ def root_app() -> typer.Typer:
         output_format: str = typer.Option("text", "--output-format", help="text | json | stream-json | "
                                           "claude-stream-json"),
         model: Optional[str] = typer.Option(None, "--model", help="A [models.NAME] entry for every step."),
-        mode: Optional[str] = typer.Option(None, "--mode", help="auto | thinking | fast"),
-        route: Optional[str] = typer.Option(None, "--route", help="auto | local | remote"),
-        approval: Optional[str] = typer.Option(None, "--approval", help="read-only | ask | auto-edit | full-auto"),
-        privacy: Optional[str] = typer.Option(None, "--privacy", help="normal | local-only"),
+        mode: Optional[str] = typer.Option(None, "--mode", help=choices_help(MODES)),
+        route: Optional[str] = typer.Option(None, "--route", help=choices_help(ROUTES)),
+        approval: Optional[str] = typer.Option(None, "--approval", help=choices_help(APPROVALS)),
+        privacy: Optional[str] = typer.Option(None, "--privacy", help=choices_help(PRIVACIES)),
         cwd: Optional[Path] = typer.Option(None, "--cwd", help="Workspace (default: current directory)."),
         max_turns: Optional[int] = typer.Option(None, "--max-turns", min=1),
         max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0.0, help="USD cap for the session."),
@@ -67,15 +38,15 @@ def root_app() -> typer.Typer:
         cont: bool = typer.Option(False, "--continue", help="Resume the latest session of this repo."),
     ) -> None:
         """qagent: a coding agent for local Qwen 3.5 and DeepSeek."""
-        _check_choice(output_format, OUTPUT_FORMATS, "--output-format")
-        _check_choice(mode, ("auto", "thinking", "fast"), "--mode")
-        _check_choice(route, ("auto", "local", "remote"), "--route")
-        _check_choice(approval, ("read-only", "ask", "auto-edit", "full-auto"), "--approval")
-        _check_choice(privacy, ("normal", "local-only"), "--privacy")
+        check_choice(output_format, OUTPUT_FORMATS, "--output-format")
+        check_choice(mode, MODES, "--mode")
+        check_choice(route, ROUTES, "--route")
+        check_choice(approval, APPROVALS, "--approval")
+        check_choice(privacy, PRIVACIES, "--privacy")
         workspace = (cwd or Path.cwd()).resolve()
         if not workspace.is_dir():
             raise typer.BadParameter(f"{workspace} is not a directory", param_hint="--cwd")
-        overrides = flag_overrides(model, mode, route, approval, max_turns, max_cost, privacy)
+        overrides = flag_overrides(mode, route, approval, max_turns, max_cost, privacy)
         if print_prompt is None:
             code = _open_tui(workspace, overrides, prompt_arg, model, resume, cont)
             raise typer.Exit(code)
@@ -89,15 +60,15 @@ def root_app() -> typer.Typer:
 
 def _headless(workspace: Path, overrides: dict[str, Any], prompt: str, output_format: str, model: str | None,
               resume: str | None, cont: bool) -> int:
-    from agent.config import load_config
     from agent.cli.output import run_headless
+    from agent.config import load_config
     from agent.wiring import build_agent
 
     config = load_config(workspace, overrides)
-    if model:
-        config.model_entry(model)
     agent = build_agent(config, workspace, resume=resume, cont=cont, interactive=False)
-    return asyncio.run(run_headless(agent, prompt, output_format, model=model))
+    if model:
+        agent.pin_model(model)
+    return asyncio.run(run_headless(agent, prompt, output_format))
 
 
 def _open_tui(workspace: Path, overrides: dict[str, Any], prompt: str | None, model: str | None,
@@ -137,14 +108,13 @@ def register(app: typer.Typer) -> None:
         for path in image:
             if not path.is_file():
                 raise typer.BadParameter(f"{path} does not exist", param_hint="--image")
-        config = load_config(workspace, flag_overrides(model, mode, route_, None, privacy=privacy))
+        config = load_config(workspace, flag_overrides(mode, route_, privacy=privacy))
         signals = StepSignals(prompt=prompt, images=bool(image), model_override=model, route_override=route_,
                               mode_override=mode)
         repo_signals(signals, workspace)
-        local = config.models.get(config.routing.local)
-        if config.context.pack and local is not None and (workspace / ".git").exists():
+        if config.context.pack and config.routing.local in config.models and (workspace / ".git").exists():
             # The loop packs the repository into the local model's requests; packs fill their budget.
-            signals.pack_tokens = min(config.context.local_pack_tokens, local.context_window // 4)
+            signals.pack_tokens = config.pack_budget(config.routing.local)
         decision = Router(config, workspace).decide(signals)
         if as_json:
             print(json.dumps({"model": decision.model, "mode": decision.mode, "reason": decision.reason,
@@ -160,6 +130,6 @@ def register(app: typer.Typer) -> None:
         cwd: Optional[Path] = typer.Option(None, "--cwd"),
     ) -> None:
         """Probe every configured endpoint and this machine; recommend a Qwen 3.5 size."""
-        from agent.doctor.probes import run_doctor
+        from agent.cli.doctor import run_doctor
 
         raise typer.Exit(run_doctor((cwd or Path.cwd()).resolve(), as_json=as_json, fix=fix))

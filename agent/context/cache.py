@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.context import parallel, workspace
-from agent.fsutil import atomic_write
 from agent.context.query import def_terms
 from agent.context.tags import compile_language, extract_tags, language_for
+from agent.fsutil import atomic_write
+from tools.secrets import contains_secret
 
 FORMAT = 5
 BINARY, GENERATED, SECRET, LARGE, UNSCANNED = 1, 2, 4, 8, 16
@@ -85,7 +86,7 @@ def content_flags(data: bytes) -> int:
     if workspace.is_binary(data):
         return BINARY
     flags = GENERATED if workspace.looks_generated(data) else 0
-    return flags | (SECRET if workspace.contains_secret(data) else 0)
+    return flags | (SECRET if contains_secret(data) else 0)
 
 
 def analyse(rel: str, data: bytes) -> Analysis:

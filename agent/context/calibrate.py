@@ -75,7 +75,7 @@ def evaluate(
             rm.set_entries(entries)
         row = []
         for weights in grid:
-            rm._weights = weights
+            rm.weights = weights
             row.append(recall(rm.render_map(budget, query=commit.message).files, commit.gold))
         rows.append(row)
         if progress:

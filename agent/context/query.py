@@ -52,11 +52,6 @@ def name_terms(name: str) -> frozenset[str]:
     return frozenset(stem(w) for w in subwords(name) if len(w) > 1) - STOP_WORDS
 
 
-def terms_of(path: str, defnames: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(path terms, definition terms) of a file, stemmed, without stop words."""
-    return path_terms(path), def_terms(defnames)
-
-
 def path_terms(path: str) -> frozenset[str]:
     *dirs, name = path.split("/")
     dot = name.rfind(".")

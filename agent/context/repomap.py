@@ -103,10 +103,15 @@ class RepoMap:
 
     @property
     def weights(self) -> Weights:
+        """The ranking weights: given ones, else those calibrated for this repository, else defaults."""
         if self._weights is not None:
             return self._weights
         stored = self.cache.settings.get("weights") if self.cache else None
         return Weights.from_dict(stored) if stored else Weights()
+
+    @weights.setter
+    def weights(self, weights: Weights | None) -> None:
+        self._weights = weights
 
     @_locked
     def refresh(self, code_only: bool = True) -> UpdateStats | None:

@@ -77,16 +77,6 @@ _GENERATED_BANNER = re.compile(
     rb"|this file (is|was) generated",
     re.IGNORECASE,
 )
-_SECRET_CONTENT = re.compile(
-    rb"-----BEGIN [A-Z ]*PRIVATE KEY-----"  # PEM / OpenSSH private keys
-    rb"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
-    rb"|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}\b"  # GitHub tokens
-    rb"|\bxox[abprs]-[A-Za-z0-9-]{10,}\b"  # Slack tokens
-    rb"|\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b"  # OpenAI / Anthropic / DeepSeek style keys
-    rb"|\bAIza[0-9A-Za-z_-]{35}\b"  # Google API key
-)
-
-
 _GENERATED_NAME = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NAME_PATTERNS))
 
 
@@ -100,29 +90,9 @@ def is_generated_name(path: str) -> bool:
     return name in LOCK_FILES or bool(_GENERATED_NAME.match(name))
 
 
-def in_skipped_dir(path: str) -> bool:
-    """Vendored or build directories that slipped past .gitignore."""
-    return any(part in SKIP_DIRS for part in path.split("/")[:-1])
-
-
 def is_binary(head: bytes) -> bool:
     """git's rule: a NUL byte in the first 8000 bytes means binary."""
     return b"\x00" in head[:BINARY_SNIFF_BYTES]
-
-
-_SECRET_HINTS = (
-    b"PRIVATE KEY-----",
-    b"AKIA",
-    b"ghp_",
-    b"gho_",
-    b"ghu_",
-    b"ghs_",
-    b"ghr_",
-    b"github_pat_",
-    b"xox",
-    b"sk-",
-    b"AIza",
-)
 
 
 def looks_generated(head: bytes) -> bool:
@@ -131,13 +101,6 @@ def looks_generated(head: bytes) -> bool:
     if b"generated" not in top and b"do not edit" not in top:
         return False  # the literal checks are ~100× faster than the regex, which rarely runs
     return bool(_GENERATED_BANNER.search(top))
-
-
-def contains_secret(data: bytes) -> bool:
-    """High-precision patterns only (key blocks, well-known token formats): no entropy guessing."""
-    if not any(hint in data for hint in _SECRET_HINTS):
-        return False  # substring scans run at memory speed; the regex only sees candidates
-    return bool(_SECRET_CONTENT.search(data))
 
 
 def excluded_by_name(path: str) -> bool:

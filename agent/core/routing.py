@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.context.compaction import conversation_tokens
 from agent.config import AgentConfig
+from agent.context.compaction import conversation_tokens
 from agent.context.tokens import count_tokens
 from agent.events import RouteDecided
 from agent.messages import Message
@@ -108,13 +108,35 @@ class Router:
         if name not in self.config.models:
             return f"no [models.{name}] entry"
         entry = self.config.models[name]
-        if entry.is_remote and self.config.routing.privacy == "local-only":
+        if not entry.may_contact(self.config.routing.privacy):
             return "privacy is local-only"
         if entry.is_remote and entry.api_key_env and entry.api_key is None:
             return f"{entry.api_key_env} is not set"
         if name in self.unhealthy:
             return "it failed earlier in this session"
         return None
+
+    def pin(self, name: str | None) -> None:
+        """Use model ``name`` for every step from now on (``/model``), or let the router choose (None)."""
+        if name is not None:
+            self.config.model_entry(name)  # a ConfigError naming the models that exist
+        self.pinned = name
+
+    def is_open(self, signals: StepSignals) -> bool:
+        """Whether repository signals can change the route (auto routing, no override, packing on):
+        building the repo map for a pinned route would be wasted work (batch tasks, --route local)."""
+        if not self.config.context.pack or signals.model_override or self.pinned:
+            return False
+        return (signals.route_override or self.config.routing.mode) == "auto"
+
+    def wants_architect(self, signals: StepSignals) -> bool:
+        """Architect/editor only in auto routing, for repository-scale tasks, when both models can be used."""
+        routing = self.config.routing
+        if not routing.architect or routing.mode != "auto" or signals.model_override or signals.images:
+            return False
+        if signals.route_override not in (None, "auto") or self.pinned:
+            return False
+        return self.architect_reason(signals) is not None
 
     def _decision(self, name: str, mode: StepMode, reason: str, tokens: int) -> RouteDecision:
         return RouteDecision(model=name, endpoint=self.config.models[name].base_url, mode=mode, reason=reason,
@@ -229,8 +251,8 @@ class Router:
         """The other endpoint, if it may be used; never silently (the loop emits a Notice)."""
         if kind in ("privacy", "context_length", "bad_request", "reasoning_replay"):
             return None
-        if signals.model_override:
-            return None
+        if signals.model_override or self.pinned:
+            return None  # the user chose this model: say it failed rather than answer with another
         for name in (self.local, self.remote):
             if name not in tried and self.why_unusable(name) is None:
                 return self._decision(name, failed.mode, f"fallback: {failed.model} failed ({kind})",

@@ -14,17 +14,18 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from agent.events import ApprovalRequested, Event, ToolCallFinished, ToolCallStarted
-from agent.git.checkpoints import CheckpointError
+from agent.config import AgentConfig
+from agent.context.instructions import InstructionTracker
+from agent.core.conversation import Conversation
+from agent.core.ports import ChangeRefused, Emit, TurnHook
+from agent.events import ApprovalRequested, Notice, ToolCallFinished, ToolCallStarted, ToolOutputDelta
 from agent.messages import Message, ToolCall
-from agent.policy.permissions import ApprovalDecision, ApprovalRequest
+from agent.policy.permissions import ApprovalDecision, ApprovalRequest, Approver, Permissions
+from tools import ToolContext, ToolResult, ToolSession, execute
 from tools.untrusted import fence_if_injected
-from tools import ToolContext, ToolResult, execute
-
-if TYPE_CHECKING:
-    from agent.core.agent import Agent
 
 MODEL_OUTPUT_CAP = 30_000
 """Characters of one tool result the model sees (head + tail); front ends get the full text."""
@@ -45,9 +46,28 @@ def cap_for_model(text: str, limit: int = MODEL_OUTPUT_CAP) -> str:
     return f"{head}\n[… {omitted} characters omitted …]\n{tail}"
 
 
+@dataclass
+class ToolEnv:
+    """What running a tool call needs from the agent: the workspace, consent and the hooks."""
+
+    root: Path
+    config: AgentConfig
+    permissions: Permissions
+    approver: Approver
+    hooks: TurnHook
+    instructions: InstructionTracker
+    session: ToolSession
+    repo_map: Callable[[], Any]
+    """The session's repository map, for find_symbols."""
+
+
 class ToolRunner:
-    def __init__(self, agent: Agent, emit: Callable[[Event], None]) -> None:
-        self.agent = agent
+    """The tool calls of one run of steps on ``conversation`` (its repetition history too)."""
+
+    def __init__(self, env: ToolEnv, conversation: Conversation, emit: Emit) -> None:
+        self.env = env
+        self.conversation = conversation
+        self.toolset = conversation.toolset
         self.emit = emit
         self.open_calls: dict[str, ToolCall] = {}
         self.answers: dict[str, tuple[ToolCall, str]] = {}
@@ -64,7 +84,7 @@ class ToolRunner:
                                               "while writing this call; send smaller calls"), 0.0)
             self._flush()
             return StepOutcome()
-        limit = self.agent.config.limits.max_tool_calls_per_reply
+        limit = self.env.config.limits.max_tool_calls_per_reply
         runnable: list[ToolCall] = []
         for position, call in enumerate(calls):
             if position >= limit:
@@ -80,19 +100,19 @@ class ToolRunner:
         self._flush()
         outcome = StepOutcome(repeated=self._repetition())
         for call, result in zip(runnable, results, strict=True):
-            tool = self.agent.toolset.get(call.name)
+            tool = self.toolset.get(call.name)
             if tool is not None and tool.kind == "edit" and not result.ok:
                 outcome.failed_edits += 1
         return outcome
 
     async def _consent(self, call: ToolCall) -> ToolResult | None:
         """None when the call may run; else the refusal to send back."""
-        tool = self.agent.toolset.get(call.name)
+        tool = self.toolset.get(call.name)
         args = _loose_args(call.arguments)
         self.emit(ToolCallStarted(id=call.id, name=call.name, args=args))
         if tool is None:
             return None  # execute() answers with the list of known tools
-        verdict, reason = self.agent.permissions.evaluate(call.name, tool.kind, args)
+        verdict, reason = self.env.permissions.evaluate(call.name, tool.kind, args)
         if verdict == "deny":
             return ToolResult(False, f"denied: {reason}")
         if verdict == "ask":
@@ -100,7 +120,7 @@ class ToolRunner:
             request = ApprovalRequest(id=call.id, tool=call.name, kind=tool.kind, args=args, preview=preview,
                                       reason=reason)
             self.emit(ApprovalRequested(id=call.id, name=call.name, args=args, preview=preview))
-            decision = self.agent.approver(request)
+            decision = self.env.approver(request)
             if inspect.isawaitable(decision):
                 decision = await decision
             assert isinstance(decision, ApprovalDecision)
@@ -108,11 +128,11 @@ class ToolRunner:
                 why = f": {decision.reason}" if decision.reason else ""
                 return ToolResult(False, f"the user denied this call{why}")
             if decision.always:
-                self.agent.permissions.remember(request)
+                self.env.permissions.remember(request)
         if tool.kind != "read":
             try:
-                self.agent._call_hooks("before_change", call.name, args)
-            except CheckpointError as exc:  # a change that could not be undone is not made
+                self.env.hooks.before_change(call.name, args)
+            except ChangeRefused as exc:  # a change that could not be undone is not made
                 return ToolResult(False, str(exc))
         return None
 
@@ -125,18 +145,21 @@ class ToolRunner:
             return f"(no preview: {exc})"
 
     def _context(self, call: ToolCall) -> ToolContext:
-        return ToolContext(root=self.agent.cwd, session=self.agent.tool_session, config=self.agent.config,
-                           call_id=call.id, emit=self.emit)
+        emit, call_id = self.emit, call.id
+        return ToolContext(root=self.env.root, session=self.env.session, config=self.env.config, call_id=call_id,
+                           on_output=lambda text: emit(ToolOutputDelta(id=call_id, text=text)),
+                           on_notice=lambda level, text: emit(Notice(level=level, text=text)),  # type: ignore[arg-type]
+                           repo_map=self.env.repo_map)
 
     async def _execute(self, call: ToolCall) -> ToolResult:
         started = time.monotonic()
-        tool = self.agent.toolset.get(call.name)
-        result = await execute(tool, call.name, call.arguments, self._context(call), known=self.agent.toolset.names())
+        tool = self.toolset.get(call.name)
+        result = await execute(tool, call.name, call.arguments, self._context(call), known=self.toolset.names())
         if tool is not None:
             text = fence_if_injected(call.name, result.text)
             if result.ok and tool.kind in ("read", "edit"):
                 # Nested AGENTS.md files reach the model the first time it touches a path under them.
-                text = self.agent.instructions.annotate(call.name, _loose_args(call.arguments), text)
+                text = self.env.instructions.annotate(call.name, _loose_args(call.arguments), text)
             result = ToolResult(result.ok, text, result.data)
         duration = time.monotonic() - started
         self._finish(call, result, duration)
@@ -161,12 +184,12 @@ class ToolRunner:
         """Append the tool messages in the order the model made the calls (results finish in any order)."""
         for call_id in self.order:
             call, text = self.answers.pop(call_id)
-            self.agent._append(Message(role="tool", tool_call_id=call_id, name=call.name, content=text))
+            self.conversation.append(Message(role="tool", tool_call_id=call_id, name=call.name, content=text))
         self.order.clear()
 
     def _repetition(self) -> str:
         """The same failing call N times in a row is a doom loop: stop it."""
-        limit = self.agent.config.limits.repeat_limit
+        limit = self.env.config.limits.repeat_limit
         recent = self.history[-limit:]
         if len(recent) == limit and len({key for key, _ in recent}) == 1 and not any(ok for _, ok in recent):
             name = recent[-1][0].split(":", 1)[0]

@@ -9,15 +9,12 @@ its latency, a tool call, and a thinking-mode tool call whose reasoning is repla
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
+
 import httpx
 
-from agent.config import AgentConfig, ModelEntry, load_config
-from agent.doctor.hardware import detect_memory, recommend_qwen
+from agent.config import AgentConfig, ModelEntry
 from agent.messages import Message
 from agent.providers.openai_compat import Completion, OpenAICompatProvider, ProviderError
 
@@ -34,6 +31,8 @@ class EndpointReport:
     model: str
     dialect: str
     remote: bool
+    remote_reason: str | None = None
+    """Why the entry counts as remote (privacy and redaction follow it), or None when local."""
     reachable: bool = False
     model_listed: bool | None = None
     context_length: int | None = None
@@ -156,9 +155,9 @@ async def diagnose(config: AgentConfig) -> list[EndpointReport]:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)) as client:
         for name, entry in config.models.items():
             report = EndpointReport(name=name, base_url=entry.base_url, model=entry.model, dialect=entry.dialect,
-                                    remote=entry.is_remote)
+                                    remote=entry.is_remote, remote_reason=entry.remote_reason())
             reports.append(report)
-            if entry.is_remote and config.routing.privacy == "local-only":
+            if not entry.may_contact(config.routing.privacy):
                 report.problems.append("skipped: privacy is local-only (nothing is sent to remote endpoints)")
                 continue
             if entry.is_remote and entry.api_key_env and entry.api_key is None:
@@ -196,40 +195,3 @@ async def create_ollama_variant(entry: ModelEntry, num_ctx: int = 65536) -> str:
                                            "stream": False})
         response.raise_for_status()
     return name
-
-
-def run_doctor(workspace: Path, *, as_json: bool = False, fix: bool = False) -> int:
-    config = load_config(workspace)
-    reports = asyncio.run(diagnose(config))
-    memory = detect_memory()
-    recommendation = recommend_qwen(memory)
-    from tools.sandbox import detect, notice_text
-
-    status = detect(config.sandbox.policy)
-    sandbox = {"kind": status.kind, "detail": status.detail,
-               "advice": notice_text(status, config.sandbox.policy) or ""}
-    if as_json:
-        print(json.dumps({"endpoints": [{**asdict(r), "usable": r.usable} for r in reports],
-                          "memory": asdict(memory), "recommendation": recommendation, "sandbox": sandbox},
-                         indent=2))
-    else:
-        from agent.cli.doctor import render
-
-        render(reports, memory, recommendation, sandbox)
-    if fix:
-        _offer_fixes(config, reports)
-    return 0 if any(r.usable for r in reports) else 1
-
-
-def _offer_fixes(config: AgentConfig, reports: list[EndpointReport]) -> None:
-    import typer
-
-    for report in reports:
-        entry = config.models[report.name]
-        small = report.context_length is not None and report.context_length < PACKING_MIN_CONTEXT
-        if entry.dialect != "ollama" or not report.reachable or not small:
-            continue
-        if typer.confirm(f"Create an Ollama variant of {entry.model} with num_ctx 65536?", default=True):
-            variant = asyncio.run(create_ollama_variant(entry))
-            print(f"created {variant}; set model = \"{variant}\" and context_window = 65536 in "
-                  f"[models.{report.name}]")

@@ -22,15 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.core.ports import ChangeRefused, TurnHook
 from agent.git.backups import BackupStore
-from agent.git.refs import (  # noqa: F401 - list/prune are part of this module's API
-    AFTER_ROOT,
-    REF_ROOT,
-    CheckpointInfo,
-    list_checkpoints,
-    meta_of,
-    prune_checkpoints,
-)
 from agent.git.plumbing import (
     EMPTY_TREE,
     IDENTITY,
@@ -48,7 +41,14 @@ from agent.git.plumbing import (
     snapshot_tree,
     write_blobs,
 )
-from agent.git.worktrees import create_worktree, remove_worktree  # noqa: F401 - batch runs use gitops.*
+from agent.git.refs import (  # noqa: F401 - list/prune are part of this module's API
+    AFTER_ROOT,
+    REF_ROOT,
+    CheckpointInfo,
+    list_checkpoints,
+    meta_of,
+    prune_checkpoints,
+)
 
 
 @dataclass(frozen=True)
@@ -317,13 +317,13 @@ def _default_backup_dir() -> Path:
     return Path(user_data_dir("qagent")) / "backups"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ChangeRefused):
     """No checkpoint could be taken, so the change must not run; the message says why."""
 
 
-class CheckpointHook:
-    """Adapter for ``Agent.hooks``: the loop calls ``begin_turn(n)``, ``before_change(tool, args)``
-    (after approval, before any non-read tool) and ``end_turn()``.
+class CheckpointHook(TurnHook):
+    """Checkpoints as a turn hook: ``begin_turn(n)``, ``before_change(tool, args)`` (after approval,
+    before any non-read tool) and ``end_turn()``.
 
     ``before_change`` raises :class:`CheckpointError` when git fails: the loop should answer the
     call with that message instead of running it (a change that cannot be undone is not made)."""

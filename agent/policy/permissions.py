@@ -165,9 +165,6 @@ class Permissions:
             return f"shell:{str(args.get('command', '')).strip()}"
         return tool
 
-    def needs_checkpoint(self, tool: str, args: dict[str, Any], kind: str | None = None) -> bool:
-        return needs_checkpoint(tool, args, kind)
-
     def evaluate(self, tool: str, kind: str, args: dict[str, Any]) -> tuple[Verdict, str]:
         """(verdict, reason). Read tools are always allowed unless a path is denied."""
         for path in paths_of(tool, args):

@@ -12,40 +12,32 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from agent.config import LimitsConfig, ModelEntry, Privacy
 from agent.events import Notice, ReasoningDelta, TextDelta
 from agent.messages import Message, Usage
 from agent.providers.accumulate import ThinkSplitter, ToolCallAccumulator, recover_text_tool_calls
-from agent.providers.dialects import StepMode, message_to_wire, reasoning_of, request_params, schema_types, usage_from
+from agent.providers.dialects import (
+    StepMode,
+    message_to_wire,
+    reasoning_of,
+    request_params,
+    schema_types,
+    usage_from,
+)
+from agent.providers.types import Completion, ProviderError
 
 FINISH_GRACE_S = 2.0
 """How long to wait for [DONE]/usage after finish_reason before finishing anyway (PROTOCOLS §1.11)."""
 REASONING_PLACEHOLDER = "."
 
 
-class ProviderError(Exception):
-    """A request that failed for good; ``kind`` lets the loop and router react."""
-
-    def __init__(self, kind: str, message: str, *, retryable: bool = False, status: int | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.retryable = retryable
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Completion:
-    message: Message
-    usage: Usage
-    finish_reason: str
-
-    @property
-    def truncated(self) -> bool:
-        return self.finish_reason == "length"
+def import_client() -> None:
+    """Import the ``openai`` SDK's request and chunk modules now (they cost ~0.3 s on first use), so a
+    front end can do it off the first prompt's path."""
+    import openai.resources.chat.completions  # noqa: F401
+    from openai.types.chat import ChatCompletionChunk  # noqa: F401
 
 
 class _Retry(Exception):
@@ -72,7 +64,7 @@ class OpenAICompatProvider:
         return self.entry.base_url
 
     def _check_privacy(self) -> None:
-        if self.privacy == "local-only" and self.entry.is_remote:
+        if not self.entry.may_contact(self.privacy):
             raise ProviderError("privacy", f"privacy is local-only: refusing to contact {self.name} "
                                 f"({self.entry.base_url}); nothing was sent")
 
@@ -90,11 +82,6 @@ class OpenAICompatProvider:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-    async def list_models(self) -> list[str]:
-        self._check_privacy()
-        page = await self.client().models.list()
-        return [m.id for m in page.data]
 
     # ------------------------------------------------------------------ streaming
     async def stream(self, messages: list[Message], tools: list[dict[str, Any]], mode: StepMode

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,51 +20,27 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.worker import Worker
 
-from agent.config import AgentConfig, ConfigError, load_config
-from agent.events import Error, ToolCallFinished, TurnFinished
+from agent.config import AgentConfig, load_config
 from agent.core.agent import Agent
+from agent.events import Error, TurnFinished
 from agent.messages import ImagePart, Message
 from agent.policy.permissions import ApprovalDecision, ApprovalRequest, Approver
 from agent.tui.commands import load_image, run_command
 from agent.tui.completion import FileIndex
 from agent.tui.conversation import AssistantMessage, ConversationView, InfoBlock, NoticeLine, UserMessage
+from agent.tui.heap import settle_heap, tune_collector
 from agent.tui.prompt import CompletionMenu, PromptArea
 from agent.tui.pump import EventPump
 from agent.tui.render import args_summary
 from agent.tui.screens import ApprovalScreen, SetupScreen
 from agent.tui.statusbar import PlanPanel, StatusBar, git_state
+from agent.tui.usershell import run_user_shell
 
 AgentFactory = Callable[[Approver, str | None], Agent]
 """(approver, session id to resume or None) -> a wired Agent."""
 BUSY_SAFE = {"/mode", "/route", "/model", "/cost", "/help", "/diff", "/image", "/quit", "/exit", "/doctor"}
 QUIT_WINDOW_S = 2.0
 _COMMAND = re.compile(r"^/[a-z]+$")
-
-
-def tune_collector() -> None:
-    """Collect young objects in larger batches (every 10,000 allocations instead of 700).
-
-    A fast stream allocates many short-lived objects (chunks, events, Rich segments); with the
-    default threshold enough of them are caught alive to trigger a full collection every half
-    second, each a visible stall. Larger batches catch fewer alive: in bench/tui_stream.py full
-    collections fell from 48 to 3 per 20,000 tokens and lag p95 by about 12 ms, at no cost in CPU.
-    """
-    gc.set_threshold(10_000, *gc.get_threshold()[1:])
-
-
-def settle_heap() -> None:
-    """Collect garbage, then move every surviving object out of the collector's sight.
-
-    Full collections walk the whole heap (Textual, openai, pydantic, the repo map: over 100 ms
-    each), and a fast stream allocates enough to trigger dozens: each one stalls the screen. After
-    start-up and after each turn, when the user is reading and one such pause is invisible, the
-    heap is collected and the survivors frozen, so collections during the next turn only walk what
-    it allocates (``gc.freeze``, the remedy the CPython docs give). Unfreezing first lets garbage
-    from earlier turns (pruned widgets, replaced messages) be collected rather than kept forever.
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 class QAgentApp(App[int]):
@@ -93,7 +68,7 @@ class QAgentApp(App[int]):
         self.agent_factory = agent_factory
         self.agent: Agent = agent_factory(self.approve, None)
         if model:
-            self.agent.router.pinned = model
+            self.agent.pin_model(model)
         self.initial_prompt = prompt
         self._collector = gc.get_threshold()
         """The garbage collector's thresholds before the app tuned them, restored when it closes."""
@@ -174,11 +149,15 @@ class QAgentApp(App[int]):
 
     def show_pending_notices(self) -> int:
         """Show the notices the agent holds for its next turn (resumed session, sandbox, compaction)."""
-        pending = getattr(self.agent, "pending_notices", None) or []
+        pending = self.agent.pending_notices
         shown = len(pending)
         while pending:
             self.pump.push(pending.pop(0))
         return shown
+
+    def refresh_files(self) -> None:
+        """Re-list the workspace for @-completion (after /init or a turn wrote files)."""
+        self.files.refresh()
 
     def refresh_git(self) -> None:
         async def probe() -> None:
@@ -295,49 +274,14 @@ class QAgentApp(App[int]):
                 "usage: !COMMAND runs it in the workspace (sandboxed like the agent's shell)", "warning"
             )
             return
-        self._shell_worker = self.run_worker(self._user_shell(command), group="shell", exit_on_error=False)
-
-    async def _user_shell(self, command: str) -> None:
-        from tools import ToolContext, execute
-
-        shell = self.agent.toolset.get("shell")
-        if shell is None:
-            self.notice("the shell tool is not available in this build", "warning")
-            return
         self._user_calls += 1
         call_id = f"user-shell-{self._user_calls}"
-        await self.pump.start_card(call_id, "shell", {"command": command}, by_user=True)
-        ctx = ToolContext(
-            root=self.workspace,
-            session=self.agent.tool_session,
-            config=self.agent.config,
-            call_id=call_id,
-            emit=self.pump.push,
-        )
-        started = time.monotonic()
-        try:
-            result = await execute(shell, "shell", {"command": command}, ctx)
-        except asyncio.CancelledError:
-            self.pump.push(
-                ToolCallFinished(
-                    id=call_id,
-                    name="shell",
-                    ok=False,
-                    output="interrupted",
-                    duration_s=time.monotonic() - started,
-                )
-            )
-            raise
-        self.pump.push(
-            ToolCallFinished(
-                id=call_id,
-                name="shell",
-                ok=result.ok,
-                output=result.text,
-                duration_s=round(time.monotonic() - started, 3),
-            )
-        )
-        self.refresh_git()
+
+        async def shell() -> None:
+            await run_user_shell(self.agent, self.pump, call_id, command)
+            self.refresh_git()
+
+        self._shell_worker = self.run_worker(shell(), group="shell", exit_on_error=False)
 
     # ------------------------------------------------------------------ keys
     def action_interrupt(self) -> None:
@@ -409,14 +353,9 @@ def run_tui_with_config(
     resume: str | None = None,
     cont: bool = False,
 ) -> int:
-    """Open the TUI on ``root`` with a ready config (``qagent demo`` uses this)."""
-    try:
-        app = QAgentApp(
-            root, config, _factory(config, root, resume=resume, cont=cont), prompt=prompt, model=model
-        )
-    except (ConfigError, LookupError) as exc:
-        print(f"qagent: {exc}", file=sys.stderr)
-        return 2
+    """Open the TUI on ``root`` with a ready config (``qagent demo`` uses this). A bad ``model`` or
+    ``resume`` raises ConfigError or SessionNotFound, which the CLI reports (exit 2)."""
+    app = QAgentApp(root, config, _factory(config, root, resume=resume, cont=cont), prompt=prompt, model=model)
     result = app.run()
     return result if isinstance(result, int) else app.return_code or 0
 
@@ -431,11 +370,5 @@ def run_tui(
     cont: bool = False,
 ) -> int:
     """``qagent`` with no ``-p``: load the config and open the TUI."""
-    try:
-        config = load_config(workspace, overrides)
-        if model:
-            config.model_entry(model)
-    except ConfigError as exc:
-        print(f"qagent: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(workspace, overrides)
     return run_tui_with_config(workspace, config, prompt=prompt, model=model, resume=resume, cont=cont)

@@ -1,7 +1,6 @@
 """Slash commands. Each one sends a command to the agent or shows something; none decides for it.
 
-Features other modules provide (checkpoints, compaction, sessions, doctor, init) are imported
-lazily: a build without one says so instead of failing.
+Commands see the app only through :class:`agent.tui.host.CommandHost`.
 """
 
 from __future__ import annotations
@@ -11,20 +10,20 @@ import base64
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from agent.config import ConfigError
+from agent.git.checkpoints import list_checkpoints, undo_checkpoint
 from agent.messages import ImagePart
+from agent.session import SessionNotFound, data_dir, find_session, list_sessions
 from agent.tui.completion import SLASH_COMMANDS
+from agent.tui.host import CommandHost
 from agent.tui.prompt import IMAGE_SUFFIXES
 from agent.tui.render import diff_text, inert
 from agent.tui.screens import run_cli
 
-if TYPE_CHECKING:
-    from agent.tui.app import QAgentApp
-
-Handler = Callable[["QAgentApp", str], Awaitable[None]]
+Handler = Callable[[CommandHost, str], Awaitable[None]]
 KEYS_HELP = """Keys: Enter send · Ctrl+J (or Shift+Enter) newline · Up/Down history · Tab/Enter complete
 Esc interrupt the running step · Ctrl+C twice quit · @path mention a file (fuzzy) · !cmd run a shell command
 Paste an image path (or /image PATH) to attach it to the next prompt."""
@@ -34,7 +33,7 @@ SLOW = {"/compact", "/doctor", "/init", "/undo", "/resume", "/diff"}
 """Commands that wait on a model, a subprocess or git: they run as workers so the UI stays live."""
 
 
-async def run_command(app: QAgentApp, line: str) -> None:
+async def run_command(app: CommandHost, line: str) -> None:
     name, _, arg = line.strip().partition(" ")
     handler = HANDLERS.get(name)
     if handler is None:
@@ -46,7 +45,7 @@ async def run_command(app: QAgentApp, line: str) -> None:
         await handler(app, arg.strip())
 
 
-async def _model(app: QAgentApp, arg: str) -> None:
+async def _model(app: CommandHost, arg: str) -> None:
     models = app.agent.config.models
     if not arg:
         pinned = app.agent.router.pinned or "auto (the router chooses)"
@@ -54,19 +53,20 @@ async def _model(app: QAgentApp, arg: str) -> None:
         app.info(f"model: {pinned}\n{listing}\n/model NAME pins one, /model auto lets the router choose")
         return
     if arg == "auto":
-        app.agent.router.pinned = None
+        app.agent.pin_model(None)
         app.notice("model: the router chooses per step")
         return
-    if arg not in models:
-        app.notice(f"no model named {arg!r}; configured: {', '.join(models)}", "warning")
+    try:
+        app.agent.pin_model(arg)
+    except ConfigError as exc:
+        app.notice(str(exc), "warning")
         return
-    app.agent.router.pinned = arg
     app.status.model = arg
     app.status.redraw()
     app.notice(f"model pinned to {arg} for this session")
 
 
-async def _mode(app: QAgentApp, arg: str) -> None:
+async def _mode(app: CommandHost, arg: str) -> None:
     if arg not in ("auto", "thinking", "fast"):
         app.notice("usage: /mode auto|thinking|fast", "warning")
         return
@@ -75,7 +75,7 @@ async def _mode(app: QAgentApp, arg: str) -> None:
     app.notice(f"mode: {arg}")
 
 
-async def _route(app: QAgentApp, arg: str) -> None:
+async def _route(app: CommandHost, arg: str) -> None:
     if arg not in ("auto", "local", "remote"):
         app.notice("usage: /route auto|local|remote", "warning")
         return
@@ -84,30 +84,22 @@ async def _route(app: QAgentApp, arg: str) -> None:
     app.notice(f"route: {arg}")
 
 
-async def _undo(app: QAgentApp, _: str) -> None:
-    try:
-        from agent.git.checkpoints import Checkpointer, list_checkpoints, undo_checkpoint
-    except ModuleNotFoundError:
-        app.notice("undo is not available in this build (agent.gitops is missing)", "warning")
-        return
-    checkpointer = next(
-        (c for h in app.agent.hooks if isinstance(c := getattr(h, "checkpointer", h), Checkpointer)), None
-    )
-    if checkpointer is not None:
-        result = await asyncio.to_thread(checkpointer.undo)
-    else:
+async def _undo(app: CommandHost, _: str) -> None:
+    if app.agent.checkpointer is not None:
+        message = await asyncio.to_thread(app.agent.undo)
+    else:  # this session keeps none: the repository's latest checkpoint, from an earlier session
         points = await asyncio.to_thread(list_checkpoints, app.workspace)
         if app.agent.session_id:
             points = [p for p in points if p.session == app.agent.session_id] or points
         if not points:
             app.notice("nothing to undo: no checkpoint in this repository yet")
             return
-        result = await asyncio.to_thread(undo_checkpoint, app.workspace, points[-1])
-    app.notice(result.message)
+        message = (await asyncio.to_thread(undo_checkpoint, app.workspace, points[-1])).message
+    app.notice(message)
     app.refresh_git()
 
 
-async def _diff(app: QAgentApp, _: str) -> None:
+async def _diff(app: CommandHost, _: str) -> None:
     def collect() -> str:
         def run(*args: str) -> str:
             command = ["git", "-C", str(app.workspace), *args]
@@ -132,7 +124,7 @@ async def _diff(app: QAgentApp, _: str) -> None:
     app.info(body)
 
 
-async def _cost(app: QAgentApp, _: str) -> None:
+async def _cost(app: CommandHost, _: str) -> None:
     total = app.agent.total
     hit = (
         f", {100 * total.cache_hit_tokens / total.prompt_tokens:.0f}% cache hits"
@@ -146,32 +138,21 @@ async def _cost(app: QAgentApp, _: str) -> None:
     )
 
 
-async def _compact(app: QAgentApp, _: str) -> None:
-    compact = getattr(app.agent, "compact", None)
-    if compact is None:
-        app.notice("/compact: this build's agent loop has no compaction entry point yet", "warning")
-        return
+async def _compact(app: CommandHost, _: str) -> None:
     app.notice("compacting the conversation…")
-    result = compact()
-    if asyncio.iscoroutine(result):
-        result = await result
+    await app.agent.compact()
     if not app.show_pending_notices():
-        app.notice(getattr(result, "notice", None) or "conversation compacted")
+        app.notice("conversation compacted")
 
 
-async def _clear(app: QAgentApp, _: str) -> None:
-    app.agent.messages.clear()
+async def _clear(app: CommandHost, _: str) -> None:
+    app.agent.clear()
     await app.view.clear()
     app.plan.set_items([])
     app.notice("conversation cleared (the model starts fresh)")
 
 
-async def _resume(app: QAgentApp, arg: str) -> None:
-    try:
-        from agent.session import SessionNotFound, data_dir, find_session, list_sessions
-    except ModuleNotFoundError:
-        app.notice("sessions are not available in this build (agent.session is missing)", "warning")
-        return
+async def _resume(app: CommandHost, arg: str) -> None:
     if not arg:
         sessions = list_sessions(data_dir(app.agent.config), app.workspace)[:15]
         if not sessions:
@@ -188,25 +169,25 @@ async def _resume(app: QAgentApp, arg: str) -> None:
     await app.rebuild_agent(resume=info.id)
 
 
-async def _init(app: QAgentApp, _: str) -> None:
+async def _init(app: CommandHost, _: str) -> None:
     app.notice("running qagent init…")
     app.info(await run_cli(app.workspace, "init"))
-    app.files.refresh()
+    app.refresh_files()
 
 
-async def _doctor(app: QAgentApp, _: str) -> None:
+async def _doctor(app: CommandHost, _: str) -> None:
     app.notice("running qagent doctor…")
     app.info(await run_cli(app.workspace, "doctor", width=app.size.width - 6))
 
 
-async def _image(app: QAgentApp, arg: str) -> None:
+async def _image(app: CommandHost, arg: str) -> None:
     if not arg:
         app.notice("usage: /image PATH", "warning")
         return
     app.attach_image(Path(arg.strip("'\"")).expanduser())
 
 
-async def _help(app: QAgentApp, _: str) -> None:
+async def _help(app: CommandHost, _: str) -> None:
     body = Text(end="")
     for name, hint in SLASH_COMMANDS.items():
         body.append(f"{name:<10}", "bold")
@@ -215,7 +196,7 @@ async def _help(app: QAgentApp, _: str) -> None:
     app.info(body)
 
 
-async def _quit(app: QAgentApp, _: str) -> None:
+async def _quit(app: CommandHost, _: str) -> None:
     app.agent.interrupt()
     app.exit(0)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent import Agent
 from agent.config import AgentConfig
 from agent.events import Event, Notice, ToolCallFinished, TurnFinished
-from agent.core.agent import Agent
 from tools import ToolContext, ToolResult, ToolSession, Toolset, builtin_tools, execute
 
 TOOLSET = Toolset(builtin_tools())
@@ -28,7 +28,6 @@ async def call(
         session=session or ToolSession(),
         config=config,
         call_id="adv",
-        emit=None,
         cancelled=cancelled,
     )
     return await execute(TOOLSET.get(name), name, args, ctx, known=TOOLSET.names())

@@ -162,17 +162,6 @@ def pids_with(token: str) -> list[int]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "QAGENT_PRIVACY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
 def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
     book = Ledger(marker=f"qadv{secrets.token_hex(6)}")
     started = time.monotonic()

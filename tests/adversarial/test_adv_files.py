@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.agent import Agent
+from agent import Agent
 from tests.adversarial.advhelpers import call, finished, results, turn
 from tests.conftest import config_for
 from tools import ToolSession

@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from agent import Agent
 from agent.events import ApprovalRequested
-from agent.core.agent import Agent
 from agent.policy.permissions import ApprovalDecision, ApprovalRequest
 from tests.adversarial.advhelpers import finished, results, turn
 from tests.adversarial.conftest import CANARIES, SSH_KEY, plant_secrets
-from tests.conftest import config_for, git
+from tests.conftest import config_for
+from tests.repos import git
 from tests.tools.toolhelpers import LoopbackServer, reply
 
 

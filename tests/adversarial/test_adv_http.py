@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from agent import Agent
 from agent.events import Error, TextDelta
-from agent.core.agent import Agent
 from tests.adversarial.advhelpers import finished, notices, results, turn
 from tests.conftest import config_for
 from tools import ToolContext, tool

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.core.agent import Agent
+from agent import Agent
 from tests.adversarial.advhelpers import finished, notices, results, turn
 from tests.conftest import config_for
 
@@ -101,7 +101,7 @@ async def test_empty_replies_are_asked_again_once_then_stop(
     events = await turn(agent_for(git_repo, server), "hello?")
     assert len(server.chat_requests()) == 2
     assert "asking again once" in notices(events) and "empty reply twice" in notices(events)
-    assert finished(events).stop_reason == "completed" and finished(events).text.strip() == ""
+    assert finished(events).stop_reason == "error" and finished(events).text.strip() == ""  # a failure, not an answer
 
 
 async def test_reasoning_then_answer_on_the_retry(scripted_server, git_repo: Path) -> None:

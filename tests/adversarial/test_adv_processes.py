@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from agent import Agent
 from agent.events import ToolCallStarted
-from agent.core.agent import Agent
 from tests.adversarial.advhelpers import call, finished, results
 from tests.conftest import config_for
 from tools import ToolSession

@@ -10,7 +10,8 @@ import pytest
 from agent.wiring import build_agent
 from tests.adversarial.advhelpers import finished, notices, results, turn
 from tests.adversarial.conftest import CANARIES, plant_secrets
-from tests.conftest import config_for, git
+from tests.conftest import config_for
+from tests.repos import git
 from tests.tools.toolhelpers import LoopbackServer, bwrap_works, reply
 
 

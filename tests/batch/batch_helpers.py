@@ -8,14 +8,9 @@ from typing import Any
 
 from agent.config import AgentConfig, load_config
 from agent.testing import ScriptedServer
+from tests.repos import git
 
-GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *GIT_ID, *args], check=True, capture_output=True, text=True
-    ).stdout
+__all__ = ["batch_branches", "batch_config", "git", "worktrees", "write_script"]
 
 
 def write_script(task_id: str, latency: float = 0.0, text: str | None = None) -> list[dict[str, Any]]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from batch_helpers import git
 
-from agent.batch.runner import BatchOptions, BatchRunner
 from agent.batch.apply import ApplyError, merge_branches, write_patches
 from agent.batch.execute import LocalExecutor
 from agent.batch.plan import PlanError, parse_plan
+from agent.batch.runner import BatchOptions, BatchRunner
 from agent.batch.tasks import TaskFileError, load_tasks
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from batch_helpers import batch_config, git, write_script
 
-from agent.batch.runner import BatchOptions, BatchRunner
 from agent.batch.execute import LocalExecutor
+from agent.batch.runner import BatchOptions, BatchRunner
 from agent.batch.tasks import BatchTask
 
 ray = pytest.importorskip(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from batch_helpers import batch_branches, git, worktrees, write_script
 
-from agent.batch.runner import BatchOptions, BatchRunner, CanaryStats
 from agent.batch.execute import LocalExecutor, TaskState
+from agent.batch.runner import BatchOptions, BatchRunner, CanaryStats
 from agent.batch.tasks import BatchReport
 from agent.context.cache import default_cache_dir
 

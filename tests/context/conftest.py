@@ -5,21 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ctxhelpers import PROJECT, git, write
+from ctxhelpers import PROJECT
 
 from agent.context.tokens import tokenizer_status
+from tests.repos import make_repo
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A small Python project committed to a real git repository."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    write(root, PROJECT)
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "initial")
-    return root
+    return make_repo(tmp_path / "repo", PROJECT)
 
 
 @pytest.fixture

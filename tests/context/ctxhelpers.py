@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+from tests.repos import git, write
 
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-            "HOME": str(root),
-            "PATH": "/usr/bin:/bin",
-        },
-    ).stdout
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+__all__ = ["PROJECT", "git", "write"]
 
 
 PROJECT = {

@@ -9,22 +9,24 @@ from ctxhelpers import git
 from agent.context.cache import TagCache
 from agent.context.calibrate import calibrate
 from agent.context.history import TreeIndexer, find_git_dir, replay_commits
+from agent.context.repomap import RepoMap
 from tools import run_tool
 
 
 def test_find_symbols_definitions_and_references(repo: Path) -> None:
-    result = run_tool("find_symbols", {"query": "query_rows"}, root=repo)
+    result = run_tool("find_symbols", {"query": "query_rows"}, root=repo, repo_map=lambda: RepoMap(repo))
     assert result.ok
     assert "def app/db.py:6: def query_rows(conn, sql):" in result.text
     assert "ref app/models.py: query_rows used 2×" in result.text  # import + call
-    only_defs = run_tool("find_symbols", {"query": "Invoice", "kind": "definition"}, root=repo)
+    only_defs = run_tool("find_symbols", {"query": "Invoice", "kind": "definition"}, root=repo,
+                         repo_map=lambda: RepoMap(repo))
     assert "app/models.py:4" in only_defs.text and "ref " not in only_defs.text
-    method = run_tool("find_symbols", {"query": "Connection.open"}, root=repo)
+    method = run_tool("find_symbols", {"query": "Connection.open"}, root=repo, repo_map=lambda: RepoMap(repo))
     assert "app/db.py:2" in method.text
 
 
 def test_find_symbols_unknown_name_is_a_retry(repo: Path) -> None:
-    result = run_tool("find_symbols", {"query": "no_such_symbol_here"}, root=repo)
+    result = run_tool("find_symbols", {"query": "no_such_symbol_here"}, root=repo, repo_map=lambda: RepoMap(repo))
     assert not result.ok and "grep" in result.text
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.events import from_json_line
-from tests.conftest import git
 from tests.embedding.conftest import EXAMPLES, example_env, run_example
+from tests.repos import git
 
 if sys.version_info >= (3, 11):
     import tomllib

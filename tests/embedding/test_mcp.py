@@ -7,11 +7,9 @@ import subprocess
 import sys
 import time
 
-import pytest
-
+from agent import Agent
 from agent.config import MCPServer
 from agent.events import Notice, ToolCallFinished, TurnFinished
-from agent.core.agent import Agent
 from agent.mcp import McpTools
 from agent.policy.permissions import ApprovalRequest, callback_approver
 from tests.conftest import config_for

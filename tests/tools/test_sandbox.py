@@ -6,6 +6,7 @@ The bwrap tests skip with the reason where bubblewrap cannot create namespaces; 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -161,8 +162,9 @@ def test_probe_and_notice() -> None:
 
 @pytest.mark.skipif(abi_version() < 4, reason="Landlock ABI 4+ (kernel 6.7+) is needed for the network rules")
 def test_landlock_fallback_confines_writes_and_tcp(workspace: Path, loopback_server) -> None:  # type: ignore[no-untyped-def]
-    # /tmp stays writable under Landlock (no private tmpfs without namespaces): test a home folder.
-    outside = Path(tempfile.mkdtemp(prefix=".qagent-landlock-test-", dir=Path.home()))
+    # /tmp stays writable under Landlock (no private tmpfs without namespaces): test the account's real
+    # home folder (the tests' HOME is an isolated folder under /tmp).
+    outside = Path(tempfile.mkdtemp(prefix=".qagent-landlock-test-", dir=pwd.getpwuid(os.getuid()).pw_dir))
     status = sandboxes.SandboxStatus("landlock", "forced by the test")
     command = (f"echo ok > inside.txt; echo no > {outside}/escaped; "
                + NET_PROBE.format(port=loopback_server.port))

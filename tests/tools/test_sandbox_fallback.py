@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,8 @@ def run_without_bwrap(root: Path, outside: Path, policy: str) -> dict:  # type: 
 
 
 def test_auto_falls_back_and_says_so_once(workspace: Path) -> None:
-    outside = Path(tempfile.mkdtemp(prefix=".qagent-fallback-", dir=Path.home()))
+    # Not under /tmp, which Landlock leaves writable: the account's real home (the tests' HOME is in /tmp).
+    outside = Path(tempfile.mkdtemp(prefix=".qagent-fallback-", dir=pwd.getpwuid(os.getuid()).pw_dir))
     try:
         report = run_without_bwrap(workspace, outside, "auto")
         escaped = (outside / "escaped").exists()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from filefixtures import *  # noqa: F403
 
-from tools.secrets import is_secret_name
 from tools import sandbox as sandboxes
+from tools.secrets import is_secret_name
 
 # Names the repository packer always knew but the sandbox and file tools did not, plus case variants.
 SECRETS = ["prod.tfvars", ".envrc", "deploy.secrets", "vault.kdbx", "terraform.tfstate", ".ENV", "Server.PEM",

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from toolhelpers import call, make_config, wait_gone
 
-from agent.events import ToolOutputDelta
-
 POLICIES = ["auto", "off"]
 
 
@@ -95,19 +93,17 @@ async def test_long_output_keeps_head_and_tail_and_spills_the_rest(workspace: Pa
 
 
 async def test_output_streams_to_front_ends_in_batches(workspace: Path) -> None:
-    seen: list[tuple[float, ToolOutputDelta]] = []
+    seen: list[tuple[float, str]] = []
     started = time.monotonic()
     result = await call(
         "shell", {"command": "echo first; sleep 0.6; echo second; seq 1 20000 >/dev/stdout"},
-        workspace, emit=lambda event: seen.append((time.monotonic() - started, event)),
+        workspace, on_output=lambda text: seen.append((time.monotonic() - started, text)),
     )
     finished_at = time.monotonic() - started
-    deltas = [e for _, e in seen if isinstance(e, ToolOutputDelta)]
-    assert all(d.id == "call-1" for d in deltas)
-    first_at = next(t for t, e in seen if isinstance(e, ToolOutputDelta) and "first" in e.text)
+    first_at = next(t for t, text in seen if "first" in text)
     assert first_at < finished_at - 0.4, "output arrives while the command is still running (sleep 0.6)"
-    assert "".join(d.text for d in deltas).splitlines()[-1] == "20000"
-    assert len(deltas) < 60, "not one event per read or line"
+    assert "".join(text for _, text in seen).splitlines()[-1] == "20000"
+    assert len(seen) < 60, "not one delta per read or line"
     assert result.ok
 
 

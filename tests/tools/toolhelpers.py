@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from agent.config import AgentConfig
+from tests.repos import make_repo
 from tools import ToolContext, ToolResult, ToolSession, Toolset, builtin_tools, execute
 from tools import sandbox as sandboxes
 
@@ -33,14 +33,7 @@ needs_bwrap = pytest.mark.skipif(
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A git repository (one commit) as the tool workspace."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-    (root / "README.md").write_text("# sample\n")
-    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@example.invalid",
-                    "commit", "-qm", "init"], check=True)
-    return root
+    return make_repo(tmp_path / "ws", {"README.md": "# sample\n"})
 
 
 def make_config(**sections: Any) -> AgentConfig:
@@ -48,12 +41,12 @@ def make_config(**sections: Any) -> AgentConfig:
 
 
 async def call(name: str, args: dict[str, Any], root: Path, *, config: AgentConfig | None = None,
-               emit: Callable[[Any], None] | None = None,
+               on_output: Callable[[str], None] | None = None,
                cancelled: asyncio.Event | None = None) -> ToolResult:
     """Run one built-in tool the way the loop does (validation, errors as results)."""
     toolset = Toolset(builtin_tools())
     ctx = ToolContext(root=root.resolve(), session=ToolSession(), config=config, call_id="call-1",
-                      emit=emit, cancelled=cancelled)
+                      on_output=on_output, cancelled=cancelled)
     return await execute(toolset.get(name), name, args, ctx, known=toolset.names())
 
 

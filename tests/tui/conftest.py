@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from agent import Agent
 from agent.config import AgentConfig
 from agent.git.checkpoints import Checkpointer, CheckpointHook
-from agent.core.agent import Agent
 from agent.policy.permissions import Approver
 from agent.session import data_dir, find_session, load_conversation
 from agent.testing import ScriptedServer

@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.messages import Message
 from agent.session import SessionLog
 from agent.tui.conversation import InfoBlock, NoticeLine, UserMessage
-from tests.conftest import git
+from tests.repos import git
 from tests.tui.conftest import until
 
 EDIT = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.tui.conversation import AssistantMessage, NoticeLine, UserMessage
 from agent.tui.toolcard import ToolCard
-from tests.conftest import git
+from tests.repos import git
 from tests.tui.conftest import until
 
 PNG = base64.b64decode(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.context.instructions import InstructionTracker, for_paths, load_instructions
-from tests.safety.conftest import make_repo
+from tests.repos import make_repo
 
 
 def layout(repo: Path) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from agent import Agent
 from agent.events import Notice
-from agent.core.agent import Agent
-from tests.conftest import config_for, git
+from tests.conftest import config_for
+from tests.repos import git
 from tools import tool
 
 

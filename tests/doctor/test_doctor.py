@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent.doctor.probes import diagnose
 from agent.doctor.hardware import Memory, recommend_qwen
+from agent.doctor.probes import diagnose
 from tests.conftest import config_for
 
 PROBES = [

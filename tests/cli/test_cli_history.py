@@ -12,7 +12,7 @@ from agent.events import UsageReported
 from agent.git.checkpoints import Checkpointer
 from agent.messages import Message
 from agent.session import SessionLog
-from tests.safety.conftest import git_state, make_repo, tree_state
+from tests.repos import git_state, make_repo, tree_state
 
 
 def qagent(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

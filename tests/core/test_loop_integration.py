@@ -9,12 +9,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+from agent import Agent
 from agent.events import TurnFinished
 from agent.git.checkpoints import Checkpointer, CheckpointHook
-from agent.core.agent import Agent
 from agent.session import OUTCOME_UNKNOWN, SessionLog, load_conversation
 from tests.conftest import config_for
-from tests.safety.conftest import git_state, tree_state
+from tests.repos import git_state, tree_state
 from tools import ToolContext, tool
 
 
@@ -75,7 +75,7 @@ CHILD = textwrap.dedent(
     import asyncio, sys, time
     from pathlib import Path
     from agent.git.checkpoints import CheckpointHook, Checkpointer
-    from agent.core.agent import Agent
+    from agent import Agent
     from agent.session import SessionLog
     from agent.testing import ScriptedServer
     from tests.conftest import config_for

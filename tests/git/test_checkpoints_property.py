@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.git.checkpoints import Checkpointer
-from tests.safety.conftest import git, git_state, make_repo, tree_state
+from tests.repos import git, git_state, make_repo, tree_state
 
 NAMES = ["a.txt", "b.txt", "dir/c.py", "dir/d.py", "dir/sub/e.bin", "new/f.txt", "run.sh", "dir"]
 CONTENT = st.sampled_from([b"", b"x", b"alpha\n", b"line\r\nwindows\r\n", b"\x00\xff binary", b"y" * 5000])

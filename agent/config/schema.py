@@ -1,29 +1,19 @@
-"""Configuration: one pydantic tree, loaded in layers.
+"""The configuration tree: one pydantic model per section, with a docstring per field (the docs).
 
-Layers, lowest first: defaults < ``~/.config/qagent/config.toml`` < ``<repo>/.qagent.toml``
-< environment (``QAGENT_*`` and each model's ``api_key_env``) < CLI flags. Nothing else in qagent
-reads ``os.environ``: the environment is read here, once, and passed around as this tree.
-
-A bad file never produces a traceback: :class:`ConfigError` names the file, the key and what was
-expected, and the CLI prints it and exits 2.
+Loading the layers (files, environment, flags) is :mod:`agent.config.load`.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 Dialect = Literal["ollama", "vllm", "llamacpp", "sglang", "deepseek", "openai"]
+LOCAL_DIALECTS = ("ollama", "vllm", "llamacpp", "sglang")
+"""Servers people run themselves (all serve Qwen 3.5 here)."""
+HOSTED_DIALECTS = ("deepseek", "openai")
+"""APIs that are hosted by a provider: entries with these dialects count as remote by default."""
 Mode = Literal["auto", "thinking", "fast"]
 RouteMode = Literal["auto", "local", "remote"]
 Privacy = Literal["normal", "local-only"]
@@ -71,7 +61,8 @@ class ModelEntry(_Section):
     api_key: SecretStr | None = None
     """The key itself; normally filled from ``api_key_env``, never written to logs."""
     remote: bool | None = None
-    """Whether requests leave this machine; derived from base_url when unset."""
+    """Whether requests leave this machine. Unset: hosted dialects (deepseek, openai) and entries with an
+    api_key_env count as remote, others by whether base_url is a loopback address."""
     vision: bool = False
     """Whether the model accepts images."""
     pricing: Pricing = Pricing()
@@ -81,16 +72,42 @@ class ModelEntry(_Section):
 
     @property
     def is_remote(self) -> bool:
-        """True when the endpoint is not on this machine (privacy decisions hinge on this)."""
+        """True when requests to this entry may leave this machine (privacy and redaction hinge on it).
+
+        ``remote`` decides when set. Otherwise a hosted dialect (deepseek, openai) or an API key
+        counts as remote even on a loopback URL: a local proxy to DeepSeek still sends the data
+        away. Only a keyless local-server dialect on a loopback host counts as local.
+        """
+        return self.remote_reason() is not None
+
+    def remote_reason(self) -> str | None:
+        """Why this entry counts as remote (for doctor), or None when it is local."""
         if self.remote is not None:
-            return self.remote
+            return "remote = true" if self.remote else None
+        if self.dialect in HOSTED_DIALECTS:
+            return f"dialect {self.dialect} is a hosted API (set remote = false for a local server)"
+        if self.api_key_env:
+            return f"it needs an API key ({self.api_key_env}; set remote = false for a local server)"
         from urllib.parse import urlparse
 
         host = (urlparse(self.base_url).hostname or "").lower()
-        return not (host in {"localhost", "::1"} or host.startswith("127."))
+        if host in {"localhost", "::1"} or host.startswith("127."):
+            return None
+        return f"{host or self.base_url} is not a loopback address"
+
+    def may_contact(self, privacy: Privacy) -> bool:
+        """Whether a request may be sent to this entry under ``privacy`` (local-only: local entries only)."""
+        return privacy != "local-only" or not self.is_remote
+
+    @property
+    def family(self) -> str:
+        """Tokenizer family for counting (``agent.context.tokens``): deepseek, qwen or generic."""
+        if self.dialect == "deepseek":
+            return "deepseek"
+        return "qwen" if self.dialect in LOCAL_DIALECTS else "generic"
 
 
-def _default_models() -> dict[str, ModelEntry]:
+def default_models() -> dict[str, ModelEntry]:
     return {
         "local": ModelEntry(
             base_url="http://localhost:11434/v1",
@@ -210,7 +227,7 @@ class MCPConfig(_Section):
 class AgentConfig(_Section):
     """The whole configuration tree (the file format in DESIGN.md)."""
 
-    models: dict[str, ModelEntry] = Field(default_factory=_default_models)
+    models: dict[str, ModelEntry] = Field(default_factory=default_models)
     routing: RoutingConfig = RoutingConfig()
     limits: LimitsConfig = LimitsConfig()
     permissions: PermissionsConfig = PermissionsConfig()
@@ -220,6 +237,13 @@ class AgentConfig(_Section):
     context: ContextConfig = ContextConfig()
     mcp: MCPConfig = MCPConfig()
 
+    def pack_budget(self, name: str) -> int:
+        """Tokens of repository pack for model ``name``: the configured budget for its kind (local or
+        remote), capped at a quarter of its window so the conversation keeps room."""
+        entry = self.model_entry(name)
+        wanted = self.context.remote_pack_tokens if entry.is_remote else self.context.local_pack_tokens
+        return max(0, min(wanted, entry.context_window // 4))
+
     def model_entry(self, name: str) -> ModelEntry:
         """The named model entry, or a ConfigError listing the names that exist."""
         try:
@@ -227,161 +251,3 @@ class AgentConfig(_Section):
         except KeyError:
             known = ", ".join(sorted(self.models)) or "none"
             raise ConfigError(f"no model named {name!r} in [models] (configured: {known})") from None
-
-
-# ---------------------------------------------------------------- loading
-
-
-def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    return Path(base) / "qagent" / "config.toml"
-
-
-def find_repo_config(cwd: Path) -> Path | None:
-    """The nearest .qagent.toml from cwd upwards, stopping at the git root."""
-    cwd = cwd.resolve()
-    for folder in (cwd, *cwd.parents):
-        candidate = folder / REPO_CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        if (folder / ".git").exists():
-            return None
-    return None
-
-
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
-    """QAGENT_SECTION__KEY=value (double underscore nests), e.g. QAGENT_ROUTING__PRIVACY=local-only.
-
-    Values are parsed as TOML scalars when they look like one (numbers, booleans, arrays),
-    else kept as strings. Short aliases: QAGENT_PRIVACY, QAGENT_APPROVAL, QAGENT_MODE.
-    """
-    aliases = {
-        "QAGENT_PRIVACY": "routing__privacy",
-        "QAGENT_APPROVAL": "permissions__approval",
-        "QAGENT_MODE": "routing__thinking",
-        "QAGENT_ROUTE": "routing__mode",
-        "QAGENT_SANDBOX": "sandbox__policy",
-    }
-    layer: dict[str, Any] = {}
-    for name, raw in env.items():
-        if name in aliases:
-            dotted = aliases[name]
-        elif name.startswith("QAGENT_") and "__" in name:
-            dotted = name[len("QAGENT_") :].lower()
-        else:
-            continue
-        keys = dotted.split("__")
-        node = layer
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = _parse_scalar(raw)
-    return layer
-
-
-def _parse_scalar(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def _describe(error: ValidationError, source: str) -> ConfigError:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{key}'")
-        else:
-            got = item.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"{source}: key '{key}': {item['msg']}{shown}")
-    return ConfigError("\n".join(lines))
-
-
-def load_config(
-    cwd: Path | str | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-    user_file: Path | None = None,
-    use_user_file: bool = True,
-) -> AgentConfig:
-    """Build the config for a workspace: defaults < user file < repo file < env < overrides.
-
-    Each layer is validated on its own first, so an error names the file it came from.
-    """
-    env = dict(os.environ if env is None else env)
-    cwd = Path(cwd or Path.cwd())
-    layers: list[tuple[str, dict[str, Any]]] = []
-    user_path = user_file or user_config_path(env)
-    if use_user_file and user_path.is_file():
-        layers.append((str(user_path), _read_toml(user_path)))
-    repo_path = find_repo_config(cwd)
-    if repo_path is not None:
-        layers.append((str(repo_path), _read_toml(repo_path)))
-    env_layer = _env_layer(env)
-    if env_layer:
-        layers.append(("environment (QAGENT_*)", env_layer))
-    if overrides:
-        layers.append(("command-line flags", dict(overrides)))
-
-    merged: dict[str, Any] = AgentConfig().model_dump(exclude_none=True)
-    merged.pop("models")
-    models: dict[str, Any] = {k: v.model_dump(exclude_none=True) for k, v in _default_models().items()}
-    for source, layer in layers:
-        try:
-            AgentConfig.model_validate(_partial_view(layer))
-        except ValidationError as exc:
-            raise _describe(exc, source) from None
-        layer = dict(layer)
-        for name, entry in (layer.pop("models", None) or {}).items():
-            models[name] = _deep_merge(models.get(name, {}), entry)
-        merged = _deep_merge(merged, layer)
-    merged["models"] = models
-    try:
-        config = AgentConfig.model_validate(merged)
-    except ValidationError as exc:
-        raise _describe(exc, "merged configuration") from None
-    _fill_api_keys(config, env)
-    return config
-
-
-def _partial_view(layer: Mapping[str, Any]) -> dict[str, Any]:
-    """A layer as a validatable document: model entries may be partial overrides of defaults."""
-    view = dict(layer)
-    if "models" in view:
-        if not isinstance(view["models"], Mapping):
-            return view
-        defaults = {k: v.model_dump(exclude_none=True) for k, v in _default_models().items()}
-        view["models"] = {
-            name: _deep_merge(defaults.get(name, {}), entry) if isinstance(entry, Mapping) else entry
-            for name, entry in view["models"].items()
-        }
-    return view
-
-
-def _fill_api_keys(config: AgentConfig, env: Mapping[str, str]) -> None:
-    for entry in config.models.values():
-        if entry.api_key is None and entry.api_key_env and env.get(entry.api_key_env):
-            entry.api_key = SecretStr(env[entry.api_key_env])

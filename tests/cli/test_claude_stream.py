@@ -10,11 +10,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agent import Agent
 from agent.cli.claude_stream import ClaudeStreamRenderer
 from agent.events import TurnFinished
-from agent.core.agent import Agent
+from tests.cli.claude_shapes import Assistant, Init, OtherSystem, ResultLine, User, parse_stream
 from tests.conftest import config_for
-from tests.embedding.claude_shapes import Assistant, Init, OtherSystem, ResultLine, User, parse_stream
 from tools import tool
 
 QAGENT = Path(sys.executable).with_name("qagent")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from agent.git import checkpoints as gitops
+from agent.git import worktrees
 from agent.git.checkpoints import Checkpointer
-from tests.safety.conftest import git, git_state, make_repo, tree_state
+from tests.repos import git, git_state, make_repo, tree_state
 
 
 def agent_turn(repo: Path) -> None:
@@ -232,7 +233,7 @@ def test_outside_git_backs_up_named_files(tmp_path: Path) -> None:
 
 
 def test_worktree_helpers(repo: Path, tmp_path: Path) -> None:
-    wt = gitops.create_worktree(repo, "main", "qagent/job-1", tmp_path / "wt")
+    wt = worktrees.create_worktree(repo, "main", "qagent/job-1", tmp_path / "wt")
     assert (wt / "a.txt").read_text() == "alpha\n"
     (wt / "a.txt").write_text("job edit\n")
     # checkpoints inside a worktree work and stay private too
@@ -242,7 +243,7 @@ def test_worktree_helpers(repo: Path, tmp_path: Path) -> None:
     (wt / "a.txt").write_text("agent edit in worktree\n")
     cp.undo()
     assert (wt / "a.txt").read_text() == "job edit\n"
-    gitops.remove_worktree(repo, wt, branch="qagent/job-1")
+    worktrees.remove_worktree(repo, wt, branch="qagent/job-1")
     assert not wt.exists()
     assert "qagent/job-1" not in git(repo, "branch", "--list")
 
@@ -386,12 +387,12 @@ def test_turn_diff_and_auto_commit_leave_ignored_files_alone(repo: Path) -> None
 
 
 def test_remove_worktree_cleans_up_half_made_or_locked_worktrees(repo: Path, tmp_path: Path) -> None:
-    locked = gitops.create_worktree(repo, "main", "job-locked", tmp_path / "locked")
+    locked = worktrees.create_worktree(repo, "main", "job-locked", tmp_path / "locked")
     git(repo, "worktree", "lock", str(locked))
-    gitops.remove_worktree(repo, locked, branch="job-locked")
-    gone = gitops.create_worktree(repo, "main", "job-gone", tmp_path / "gone")
+    worktrees.remove_worktree(repo, locked, branch="job-locked")
+    gone = worktrees.create_worktree(repo, "main", "job-gone", tmp_path / "gone")
     shutil.rmtree(gone)  # a killed run deleted the folder but not git's record
-    gitops.remove_worktree(repo, gone, branch="job-gone")
+    worktrees.remove_worktree(repo, gone, branch="job-gone")
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert git(repo, "branch", "--list", "job-*") == ""
 
@@ -399,7 +400,7 @@ def test_remove_worktree_cleans_up_half_made_or_locked_worktrees(repo: Path, tmp
 def test_worktrees_of_one_repo_never_share_or_apply_each_others_checkpoints(
     repo: Path, tmp_path: Path
 ) -> None:
-    wt = gitops.create_worktree(repo, "main", "feature", tmp_path / "wt")
+    wt = worktrees.create_worktree(repo, "main", "feature", tmp_path / "wt")
     main_cp, wt_cp = Checkpointer(repo, "adhoc"), Checkpointer(wt, "adhoc")
     for cp, where, text in [(main_cp, repo, "main edit\n"), (wt_cp, wt, "worktree edit\n")]:
         cp.begin_turn(1)

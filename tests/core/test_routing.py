@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.events import Notice, RouteDecided, UsageReported
-from agent.core.agent import Agent
+from agent import Agent
 from agent.core.routing import Router, StepSignals
-from tests.conftest import config_for, git
+from agent.events import Notice, RouteDecided, UsageReported
+from tests.conftest import config_for
+from tests.repos import git
 from tools import ToolContext, ToolRetry, tool
 
 CASES = Path(__file__).parent.parent / "data" / "routing_cases.jsonl"

@@ -1,4 +1,5 @@
-"""Fixtures for the safety tests: real git repositories in tmp dirs, isolated from the user's git config."""
+"""Real git repositories for tests: one ``git`` helper, one ``make_repo``, and snapshots of what a
+user owns (the work tree, and what is in .git) so a test can prove nothing of it was lost."""
 
 from __future__ import annotations
 
@@ -7,46 +8,43 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"]
+SAMPLE = {
+    "a.txt": "alpha\n",
+    "b.txt": "bravo\n",
+    "dir/c.py": "print('c')\n",
+    "run.sh": "#!/bin/sh\necho run\n",
+    ".gitignore": "build/\n*.log\n",
+}
+"""The files of ``make_repo``'s first commit (run.sh is executable)."""
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("GIT_DIR", raising=False)
-    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
-    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` with a test identity; its stdout."""
+    return subprocess.run(["git", "-C", str(root), *GIT_ID, *args], check=True, capture_output=True,
+                          text=True).stdout
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
-def make_repo(path: Path, *, commit: bool = True) -> Path:
+def make_repo(path: Path, files: dict[str, str] | None = None, *, commit: bool = True) -> Path:
+    """A git repository on branch main, with ``files`` (default: SAMPLE) in its first commit."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     git(path, "config", "user.name", "Test User")
     git(path, "config", "user.email", "user@example.com")
     if commit:
-        (path / "a.txt").write_text("alpha\n")
-        (path / "b.txt").write_text("bravo\n")
-        (path / "dir").mkdir()
-        (path / "dir" / "c.py").write_text("print('c')\n")
-        (path / "run.sh").write_text("#!/bin/sh\necho run\n")
-        (path / "run.sh").chmod(0o755)
-        (path / ".gitignore").write_text("build/\n*.log\n")
+        write(path, SAMPLE if files is None else files)
+        if (path / "run.sh").exists():
+            (path / "run.sh").chmod(0o755)
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", "initial")
     return path
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo")
 
 
 def tree_state(root: Path) -> dict[str, tuple[str, bytes, bool]]:

@@ -8,8 +8,16 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from agent.events import ApprovalRequested, Error, Notice, RouteDecided, ToolCallFinished, ToolCallStarted, TurnFinished
-from agent.core.agent import Agent
+from agent import Agent
+from agent.events import (
+    ApprovalRequested,
+    Error,
+    Notice,
+    RouteDecided,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
 from agent.policy.permissions import ApprovalDecision
 from agent.testing import DIALECTS
 from tests.conftest import config_for

@@ -9,9 +9,10 @@ import json
 import re
 from pathlib import Path
 
+from agent import Agent
 from agent.events import RouteDecided
-from agent.core.agent import Agent
-from tests.conftest import config_for, git
+from tests.conftest import config_for
+from tests.repos import git
 
 FILLER = [f"pkg/{name}.py" for name in ("alpha", "beta", "core", "delta", "epsilon", "gamma", "io")]
 

@@ -7,7 +7,7 @@ import subprocess
 from agent.config import load_config
 from agent.events import Notice
 from agent.wiring import build_agent
-from tests.conftest import git
+from tests.repos import git
 
 
 def agent_for(repo, server, **session):
