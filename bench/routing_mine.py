@@ -115,7 +115,8 @@ def label(commit: Commit, repo: Repo, existing: set[str]) -> tuple[str, str] | N
     dirs = {p.rpartition("/")[0] or "." for _, p in inside}
     files = sorted(p for _, p in inside)
     shown = ", ".join(files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
-    why = f"commit {commit.sha[:10]}: {len(files)} code file(s) in {len(dirs)} dir(s), {lines} lines ({shown})"
+    why = (f"commit {commit.sha[:10]}: {len(files)} code file(s) in {len(dirs)} dir(s), "
+           f"{lines} lines ({shown})")
     if len(files) == 1 and lines <= 80:
         return "local", why
     if 3 <= len(files) <= 50 or (len(dirs) >= 2 and lines >= 100 and len(files) <= 50):
@@ -193,7 +194,7 @@ def main() -> None:
     if len(args.repo) != len(args.history):
         parser.error("give one --history per --repo, in the same order")
     rows = []
-    for name, history in zip(args.repo, args.history):
+    for name, history in zip(args.repo, args.history, strict=True):
         if not (history / "HEAD").exists():
             parser.error(f"{history} is not a git directory (clone {REPOS[name].history} first)")
         rows += mine(REPOS[name], history, args.per_label, args.seed)
