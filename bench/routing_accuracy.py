@@ -1,7 +1,7 @@
 """How well qagent's router does on requests written independently of it (issue 17).
 
     python bench/routing_accuracy.py [--split dev|heldout|all] [--repo flask|trpc|gin]
-                                     [--jobs N] [--show-heldout] [--timing-runs N]
+                                     [--jobs N] [--show-heldout] [--timing-runs N] [--timing-only]
 
 Needs a venv with ``pip install -e .`` (for the ``qagent`` command), ``npm`` for the TypeScript
 repository and ``apt-get`` (Debian 12) for the Go one; each repository is fetched once from its
@@ -134,6 +134,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--show-heldout", action="store_true",
                         help="also list held-out misroutes (never tune on them)")
     parser.add_argument("--timing-runs", type=int, default=20, help="0 skips the latency part")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the latency part (on the flask checkout)")
     parser.add_argument("--output-tokens", type=int, default=2000,
                         help="output tokens assumed per single-file request sent remote")
     parser.add_argument("--cache", type=Path, default=CACHE)
@@ -146,9 +148,9 @@ def main() -> None:
         corpus = load()
     except CorpusError as exc:
         sys.exit(f"routing corpus: {exc}")
-    repos = args.repo or sorted(REPOS)
+    repos = ["flask"] if args.timing_only else args.repo or sorted(REPOS)
     splits = ["dev", "heldout"] if args.split == "all" else [args.split]
-    chosen = [r for r in corpus if r.repo in repos and r.split in splits]
+    chosen = [] if args.timing_only else [r for r in corpus if r.repo in repos and r.split in splits]
     qagent = qagent_command()
     env = isolated_env(args.cache)
     try:
@@ -157,6 +159,9 @@ def main() -> None:
         sys.exit(f"could not fetch a corpus repository: {exc}")
     for tree in trees.values():
         warm_map(qagent, tree, env)
+    if args.timing_only:
+        print(timing(qagent, trees["flask"], env, max(1, args.timing_runs)))
+        return
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         decisions = list(pool.map(lambda r: route(qagent, r.prompt, trees[r.repo], env), chosen))

@@ -60,6 +60,9 @@ def summarize(title: str, pairs: list[tuple[Request, Decision]], costing: Costin
     errors = [(r, d) for r, d in pairs if d.error]
     right = sum(d.model == r.route for r, d in pairs)
     out.append(f"  route accuracy      {_pct(right, len(pairs))}")
+    local = sum(r.route == "local" for r, _ in pairs)
+    out.append(f"    peers on the same requests: always-local {_pct(local, len(pairs))}, "
+               f"always-remote {_pct(len(pairs) - local, len(pairs))}")
     confusion = Counter((r.route, d.model if not d.error else "error") for r, d in pairs)
     out.append("  confusion (rows: label, columns: router)   local   remote   error")
     for label in ("local", "remote"):
@@ -71,6 +74,9 @@ def summarize(title: str, pairs: list[tuple[Request, Decision]], costing: Costin
     for label in ("fast", "thinking"):
         sub = [(r, d) for r, d in moded if r.mode == label]
         out.append(f"    {label:<9} recall  {_pct(sum(d.mode == label for _, d in sub), len(sub))}")
+    for label in ("local", "remote"):
+        sub = [(r, d) for r, d in moded if r.route == label]
+        out.append(f"    on {label:<6} work  {_pct(sum(d.mode == r.mode for r, d in sub), len(sub))}")
     out.append("  recall per source:")
     out += _recall_table(pairs, "source")
     out.append("  recall per kind:")
@@ -121,4 +127,4 @@ def timing_line(label: str, seconds: list[float], target_ms: float | None = None
     if target_ms is not None:
         verdict = "  meets" if p95 <= target_ms else f"  over the {target_ms:.0f} ms target"
         verdict += f" ({median / target_ms:.1f}x the target at the median)"
-    return f"  {label:<44} median {median:7.0f} ms   p95 {p95:7.0f} ms{verdict}"
+    return f"  {label:<48} median {median:7.0f} ms   p95 {p95:7.0f} ms{verdict}"

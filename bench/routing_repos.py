@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -87,7 +88,8 @@ def _download(repo: Repo, into: Path) -> Path:
     """Fetch the package file with its registry's client; return the downloaded file."""
     if repo.registry == "pypi":
         _run(
-            ["pip", "download", "--no-deps", "--no-binary", ":all:", repo.spec, "-d", str(into)],
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             repo.spec, "-d", str(into)],
             into,
             "is PyPI reachable? (pip's index settings apply)",
         )
