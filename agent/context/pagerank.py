@@ -105,6 +105,31 @@ class PageRank:
                 break
         return x
 
+    def _drain(self, queue: deque[int], residual: dict[int, float], alpha: float, pushes: int) -> tuple[float, int]:
+        """Push residuals from the queue into x until it empties or MAX_PUSHES is reached; returns the
+        residual that dangling rows spill over every node, and the pushes done so far."""
+        x, rows, spill = self._x, self.rows, 0.0
+        while queue and pushes < MAX_PUSHES:
+            j = queue.popleft()
+            r = residual.get(j, 0.0)
+            if abs(r) <= PUSH_EPS:
+                continue
+            residual[j] = 0.0
+            x[j] += r
+            pushes += 1
+            targets, ws = rows[j]
+            if not targets:
+                spill += alpha * r
+                continue
+            share = alpha * r
+            for t, w in zip(targets, ws, strict=True):
+                before = residual.get(t, 0.0)
+                after = before + share * w
+                residual[t] = after
+                if abs(before) <= PUSH_EPS < abs(after):
+                    queue.append(t)
+        return spill, pushes
+
     def _push(self, alpha: float) -> None:
         """Correct x for the rows in ``_stale`` by pushing the residual they created."""
         x, p, rows = self._x, self._p, self.rows
@@ -132,25 +157,8 @@ class PageRank:
             queue = deque(j for j, r in residual.items() if abs(r) > PUSH_EPS)
             if not queue:
                 return
-            while queue and pushes < MAX_PUSHES:
-                j = queue.popleft()
-                r = residual.get(j, 0.0)
-                if abs(r) <= PUSH_EPS:
-                    continue
-                residual[j] = 0.0
-                x[j] += r
-                pushes += 1
-                targets, ws = rows[j]
-                if not targets:
-                    spill += alpha * r
-                    continue
-                share = alpha * r
-                for t, w in zip(targets, ws, strict=True):
-                    before = residual.get(t, 0.0)
-                    after = before + share * w
-                    residual[t] = after
-                    if abs(before) <= PUSH_EPS < abs(after):
-                        queue.append(t)
+            drained, pushes = self._drain(queue, residual, alpha, pushes)
+            spill += drained
             if pushes >= MAX_PUSHES:  # a change too wide for pushing: finish with power iteration
                 self._x = self._power(x, alpha, 1e-7)
                 return

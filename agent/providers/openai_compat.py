@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.config import LimitsConfig, ModelEntry, Privacy
@@ -38,6 +39,54 @@ def import_client() -> None:
     front end can do it off the first prompt's path."""
     import openai.resources.chat.completions  # noqa: F401
     from openai.types.chat import ChatCompletionChunk  # noqa: F401
+
+
+@dataclass
+class _Reply:
+    """One streamed reply as it is assembled: answer, reasoning (a reasoning field or <think> text),
+    tool-call fragments, usage and finish reason."""
+
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: ToolCallAccumulator = field(default_factory=ToolCallAccumulator)
+    splitter: ThinkSplitter = field(default_factory=ThinkSplitter)
+    usage: Usage = field(default_factory=Usage)
+    finish: str | None = None
+
+    def feed(self, chunk: Any) -> list[ReasoningDelta | TextDelta]:
+        """Take one chunk; the deltas to show."""
+        out: list[ReasoningDelta | TextDelta] = []
+        if chunk.usage is not None:
+            self.usage = usage_from(chunk.usage)
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta is not None:
+                piece = reasoning_of(delta)
+                if piece:
+                    self.reasoning.append(piece)
+                    out.append(ReasoningDelta(text=piece))
+                if delta.content:
+                    out.extend(self._split(self.splitter.feed(delta.content)))
+                for call in delta.tool_calls or []:
+                    self.calls.add(call)
+            if choice.finish_reason:
+                self.finish = choice.finish_reason
+        return out
+
+    def flush(self) -> list[ReasoningDelta | TextDelta]:
+        """What the <think> splitter still holds at the end of the stream."""
+        return self._split(self.splitter.flush())
+
+    def _split(self, parts: Any) -> list[ReasoningDelta | TextDelta]:
+        out: list[ReasoningDelta | TextDelta] = []
+        for kind, part in parts:
+            if kind == "reasoning":
+                self.reasoning.append(part)
+                out.append(ReasoningDelta(text=part))
+            else:
+                self.text.append(part)
+                out.append(TextDelta(text=part))
+        return out
 
 
 class _Retry(Exception):
@@ -129,6 +178,22 @@ class OpenAICompatProvider:
 
     async def _stream_once(self, body: dict[str, Any], tools: list[dict[str, Any]]
                            ) -> AsyncIterator[ReasoningDelta | TextDelta | Notice | Completion]:
+        reply = _Reply()
+        stream = await self._open(body)
+        try:
+            async for chunk in self._chunks(stream, reply):
+                for item in reply.feed(chunk):
+                    yield item
+        finally:
+            await stream.close()
+        for item in reply.flush():
+            yield item
+        async for item in self._finish("".join(reply.text), "".join(reply.reasoning), reply.calls, reply.usage,
+                                       reply.finish, tools):
+            yield item
+
+    async def _open(self, body: dict[str, Any]) -> Any:
+        """Send the request; the SDK's stream of chunks."""
         import openai
 
         # The body is already in wire format (built and validated by our own types), so it goes out as
@@ -136,7 +201,7 @@ class OpenAICompatProvider:
         # per request and grows with every turn.
         rest = {key: value for key, value in body.items() if key not in ("model", "stream")}
         try:
-            stream = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 self.client().chat.completions.create(model=body["model"], messages=[], stream=True,
                                                       extra_body=rest),
                 timeout=self.limits.request_timeout_s)
@@ -144,40 +209,27 @@ class OpenAICompatProvider:
             raise self._status_error(exc) from None
         except (openai.APIConnectionError, asyncio.TimeoutError) as exc:
             raise self._connection_error(exc) from None
-        splitter, calls = ThinkSplitter(), ToolCallAccumulator()
-        text, reasoning = [], []
-        usage, finish = Usage(), None
-        deadline = asyncio.get_running_loop().time() + self.limits.request_timeout_s
+
+    async def _chunks(self, stream: Any, reply: _Reply) -> AsyncIterator[Any]:
+        """The stream's chunks, within the idle and overall deadlines; once ``finish_reason`` came, a
+        short grace for the usage chunk and [DONE]. Broken streams become retries."""
+        import openai
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.request_timeout_s
         iterator = stream.__aiter__()
         try:
             while True:
-                wait = FINISH_GRACE_S if finish else self.limits.idle_timeout_s
-                wait = min(wait, max(0.01, deadline - asyncio.get_running_loop().time()))
+                wait = FINISH_GRACE_S if reply.finish else self.limits.idle_timeout_s
+                wait = min(wait, max(0.01, deadline - loop.time()))
                 try:
-                    chunk = await asyncio.wait_for(iterator.__anext__(), timeout=wait)
+                    yield await asyncio.wait_for(iterator.__anext__(), timeout=wait)
                 except StopAsyncIteration:
-                    break
+                    return
                 except asyncio.TimeoutError:
-                    if finish:
-                        break
+                    if reply.finish:
+                        return
                     raise _Retry(f"no data for {wait:.0f}s (stream stalled)") from None
-                if chunk.usage is not None:
-                    usage = usage_from(chunk.usage)
-                for choice in chunk.choices or []:
-                    delta = choice.delta
-                    if delta is not None:
-                        piece = reasoning_of(delta)
-                        if piece:
-                            reasoning.append(piece)
-                            yield ReasoningDelta(text=piece)
-                        if delta.content:
-                            for kind, part in splitter.feed(delta.content):
-                                (reasoning if kind == "reasoning" else text).append(part)
-                                yield ReasoningDelta(text=part) if kind == "reasoning" else TextDelta(text=part)
-                        for call in delta.tool_calls or []:
-                            calls.add(call)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
         except openai.APIError as exc:  # error payload mid-stream, reset, malformed SSE
@@ -188,13 +240,6 @@ class OpenAICompatProvider:
             if type(exc).__module__.startswith(("httpx", "httpcore", "h11")):
                 raise _Retry(f"connection lost mid-stream ({type(exc).__name__})") from None
             raise
-        finally:
-            await stream.close()
-        for kind, part in splitter.flush():
-            (reasoning if kind == "reasoning" else text).append(part)
-            yield ReasoningDelta(text=part) if kind == "reasoning" else TextDelta(text=part)
-        async for item in self._finish("".join(text), "".join(reasoning), calls, usage, finish, tools):
-            yield item
 
     async def _finish(self, text: str, reasoning: str, calls: ToolCallAccumulator, usage: Usage,
                       finish: str | None, tools: list[dict[str, Any]]
