@@ -21,7 +21,7 @@ import json
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,8 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import BaseExceptionGroup
 
 from agent.config import AgentConfig, MCPConfig, MCPServer
-from agent.events import Event, Notice
+from agent.core.ports import Emit
+from agent.events import Notice
 from tools import Tool, ToolContext, ToolResult, ToolRetry, Toolset
 
 Status = Literal["pending", "connected", "failed"]
@@ -164,7 +165,7 @@ class McpTools:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def attach(self, toolset: Toolset, emit: Callable[[Event], None] | None = None) -> None:
+    async def attach(self, toolset: Toolset, emit: Emit | None = None) -> None:
         """Make the servers' tools part of ``toolset``; start (or restart) them if this event loop has
         none running. Start-up failures are emitted as Notices once per start."""
         if self._loop is not asyncio.get_running_loop():

@@ -5,20 +5,17 @@ not be fooled by chaining (``;``, ``&&``, ``||``, newlines), pipes into writers,
 substitution (``$(…)``, backticks, ``<(…)``), redirections to files, or environment prefixes that
 make read-only programs run code (``PAGER=…``, ``LD_PRELOAD=…``). The line is parsed with bashlex;
 anything it cannot parse is "other" (ask), after a token-level scan that still spots destructive
-commands. The sandbox, not this module, is the guard: this only decides when to ask.
+commands. The parse is :func:`tools.shellwords.parse`, the one the allow/deny rules use too. The sandbox, not this module, is the guard: this only decides when to ask.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import bashlex
+from typing import Literal
 
 from tools.secrets import is_secret_name
+from tools.shellwords import SHELLS, WRAPPERS, parse
 
 Classification = Literal["read-only", "destructive", "simple", "other"]
 
@@ -50,12 +47,6 @@ _GIT_READ_ONLY = frozenset({
 _GIT_BAD_FLAGS = ("--output", "--ext-diff", "-O", "--open-files-in-pager")
 _GIT_GLOBAL_WITH_VALUE = frozenset({"-C", "--git-dir", "--work-tree", "--namespace"})
 
-# Wrappers run the command given in their arguments: scanned for destructive suffixes.
-_WRAPPERS = frozenset({
-    "sudo", "doas", "env", "nice", "nohup", "time", "timeout", "stdbuf", "ionice", "xargs",
-    "command", "builtin", "exec", "watch", "parallel", "flock", "chroot", "unbuffer", "setsid",
-})
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
 _SUBSTITUTION_MARKS = ("$(", "`", "<(", ">(")
 _SECRET_PLACES = (".ssh", ".aws/", ".gnupg", ".kube/", ".docker/config", ".config/gcloud", ".password-store",
                   ".git-credentials", "/etc/shadow")
@@ -63,25 +54,11 @@ _EDITORS = frozenset({"vi", "vim", "nvim", "view", "vimdiff", "nano", "pico", "e
                       "micro", "hx", "kak"})
 
 
-@dataclass
-class _Facts:
-    """What the walk found in a parsed line."""
-
-    commands: list[list[str]] = field(default_factory=list)
-    substitution: bool = False
-    file_redirect: bool = False
-    any_redirect: bool = False
-    assignment: bool = False
-    compound: bool = False
-    expansion: bool = False
-    operators: int = 0
-
-
 def classify_command(command: str) -> Classification:
     """'read-only', 'destructive', 'simple' (one plain command, safe for prefix rules) or 'other'."""
     if not command.strip():
         return "other"
-    facts = _parse(command)
+    facts = parse(command)
     if facts is None:
         return "destructive" if _token_scan_destructive(command) else "other"
     if any(_is_destructive(words) for words in facts.commands):
@@ -104,9 +81,9 @@ def classify_command(command: str) -> Classification:
 
 def interactive_editor(command: str) -> str | None:
     """The full-screen editor a line would start (they wait for a terminal forever), if any."""
-    facts = _parse(command)
+    facts = parse(command)
     for words in facts.commands if facts else []:
-        for word in words[:1] + [w for w in words[1:2] if words[0] in _WRAPPERS]:
+        for word in words[:1] + [w for w in words[1:2] if words[0] in WRAPPERS]:
             name = word.rsplit("/", 1)[-1]
             if name in _EDITORS:
                 return name
@@ -122,78 +99,6 @@ def _touches_secret(words: list[str]) -> bool:
             if is_secret_name(piece.rstrip("/").rsplit("/", 1)[-1]):
                 return True
     return False
-
-
-def _parse(command: str) -> _Facts | None:
-    try:
-        trees = bashlex.parse(command)
-    except Exception:  # bashlex raises ParsingError, NotImplementedError, IndexError...
-        return None
-    facts = _Facts()
-    for tree in trees:
-        _walk(tree, facts)
-    return facts
-
-
-def _walk(node: Any, facts: _Facts) -> None:
-    kind = node.kind
-    if kind == "command":
-        words: list[str] = []
-        for part in node.parts:
-            if part.kind == "word":
-                words.append(part.word)
-                _walk_word(part, facts)
-            elif part.kind == "assignment":
-                facts.assignment = True
-                _walk_word(part, facts)
-            elif part.kind == "redirect":
-                _walk_redirect(part, facts)
-            else:
-                _walk(part, facts)
-        facts.commands.append(words)
-        return
-    if kind in ("operator", "pipe"):
-        facts.operators += 1
-        return
-    if kind in ("compound", "for", "if", "while", "until", "function", "case"):
-        facts.compound = True
-    if kind in ("commandsubstitution", "processsubstitution"):
-        facts.substitution = True
-    if kind == "redirect":
-        _walk_redirect(node, facts)
-        return
-    if kind == "parameter":
-        facts.expansion = True
-    for child in _children(node):
-        _walk(child, facts)
-
-
-def _walk_word(word: Any, facts: _Facts) -> None:
-    for part in getattr(word, "parts", None) or []:
-        _walk(part, facts)
-
-
-def _walk_redirect(node: Any, facts: _Facts) -> None:
-    facts.any_redirect = True
-    target = node.output
-    if isinstance(target, int):  # 2>&1 and friends: fd duplication, no file
-        return
-    if target is not None and target.kind == "word":
-        _walk_word(target, facts)
-        if node.type in ("<", "<<", "<<<", "<&"):
-            return
-        if target.word != "/dev/null":
-            facts.file_redirect = True
-        return
-    facts.file_redirect = True
-
-
-def _children(node: Any) -> Iterator[Any]:
-    for attr in ("parts", "list"):
-        yield from getattr(node, attr, None) or []
-    sub = getattr(node, "command", None)
-    if sub is not None and hasattr(sub, "kind"):
-        yield sub
 
 
 # ---------------------------------------------------------------- read-only
@@ -266,9 +171,9 @@ def _is_destructive(words: list[str], depth: int = 0) -> bool:
         return False
     name = words[0].rsplit("/", 1)[-1]
     args = words[1:]
-    if name in _WRAPPERS:
+    if name in WRAPPERS:
         return any(_is_destructive(args[i:], depth + 1) for i in range(len(args)))
-    if name in _SHELLS and "-c" in args[:-1]:
+    if name in SHELLS and "-c" in args[:-1]:
         script = args[args.index("-c") + 1]
         return classify_command(script) == "destructive" if depth < 4 else True
     if name == "eval":

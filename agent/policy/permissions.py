@@ -4,7 +4,7 @@ Capability (the sandbox) is separate from consent (this module). Rules are evalu
 deny > ask > allow and fail closed: a headless run that would need to ask is refused with a
 message telling the model (and the user) why.
 
-Shell rules look at every command a line would run (:mod:`agent.policy.shellwords`), so a deny rule
+Shell rules look at every command a line would run (:mod:`tools.shellwords`), so a deny rule
 cannot be dodged with ``;``, ``&&``, pipes, ``$(…)``, backticks, ``sh -c`` or wrappers like
 ``sudo``/``env``; allow rules only apply to a single plain command ("simple" in
 :func:`tools.shellparse.classify_command`). Destructive commands (``git reset --hard``,
@@ -25,8 +25,8 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from agent.config import ApprovalPolicy, PermissionsConfig
-from agent.policy.shellwords import command_words, redirect_targets, rough_segments
 from tools.shellparse import classify_command
+from tools.shellwords import command_words, redirect_targets, rough_segments
 
 Verdict = Literal["allow", "ask", "deny"]
 
